@@ -1,0 +1,48 @@
+// ConsumerRegistry: the cursors through which journal consumers (georepd
+// workers, tools) tell the writer how far they have got, so that segments can
+// be removed once every registered consumer has passed them.
+//
+// Files (see FORMAT.md): consumers/<name>.cursor holds the last sequence the
+// consumer has finished, written atomically (write temp, fsync, rename).
+// consumers/<name>.resync exists when the writer had to drop records that
+// consumer had not read (size cap) or lost records; it holds the reason.
+// Names: [A-Za-z0-9._-]{1,128}, not starting with '.'.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace georep::journal {
+
+struct ConsumerState {
+  std::string name;
+  uint64_t cursor = 0;                 // last finished sequence
+  std::optional<std::string> resync;   // reason, when a full resync is needed
+};
+
+class ConsumerRegistry {
+ public:
+  explicit ConsumerRegistry(std::string brick_path);
+
+  // Registers with cursor `start` if not registered yet (idempotent).
+  Status Register(const std::string& name, uint64_t start);
+  Status Unregister(const std::string& name);
+  Status SetCursor(const std::string& name, uint64_t seq);
+  Result<uint64_t> GetCursor(const std::string& name) const;
+  Result<std::vector<ConsumerState>> List() const;
+  // Called by the writer when it drops records `name` has not consumed.
+  Status MarkResync(const std::string& name, const std::string& reason);
+  // Called by the consumer after it has completed a full resync.
+  Status ClearResync(const std::string& name);
+
+  static bool ValidName(const std::string& name);
+
+ private:
+  std::string dir_;
+};
+
+}  // namespace georep::journal
