@@ -1,0 +1,43 @@
+// Coalescer: turns a window of journal records into a Plan.
+//
+// Rules (each has a unit test in tests/unit/sync/daemon_coalescer_test.cc):
+//  * Records from georep's own receiver (origin REPLICATION, cascades), from
+//    rebalance and self-heal (they move or repair copies without changing
+//    what the volume holds), DHT link-to bookkeeping and internal-only xattr
+//    changes are skipped.
+//  * Entry ops keep their journal order exactly; nothing is ever moved across
+//    an entry op except data/metadata items, which name objects by GFID and
+//    are placed at the first record of their object in the window (always
+//    after that object's create).
+//  * Writes, truncates, fallocate, discard and zerofill of one file merge into
+//    one data item: overlapping/adjacent ranges merge; truncate marks
+//    [new size, EOF) so shrinking and regrowing a file resends the tail.
+//  * setattr/setxattr/removexattr of one object merge into one metadata item
+//    (the values are read at send time, so the last value wins).
+//  * An object created in the window whose every name is removed in the same
+//    window vanishes: its create, links, renames, unlinks, data and metadata
+//    are all dropped. Exceptions that keep it (correctness before savings):
+//    a rename of it that replaced another object (the replacement must still
+//    happen), a null GFID anywhere in its history, and a directory that a
+//    surviving op still uses as a parent.
+//  * Data for objects deleted later is also dropped at send time: a GFID the
+//    primary no longer resolves has no data to send.
+#pragma once
+
+#include <vector>
+
+#include "journal/format.h"  // record.h uses RecordKind without including it
+#include "journal/record.h"
+#include "sync/daemon/plan.h"
+
+namespace georep::daemon {
+
+class Coalescer {
+ public:
+  // Records must be in sequence order.
+  static Plan Build(const std::vector<journal::Record>& records);
+  // Whether one record is replicated at all (see the rules above).
+  static bool ShouldSync(const journal::Record& r);
+};
+
+}  // namespace georep::daemon

@@ -1,0 +1,57 @@
+// DataSource: read access to the PRIMARY volume by GFID, as the Materializer
+// needs it. GfapiSource (gfapi_source.h) is the real one; tests use a fake.
+//
+// Every call reports an object the volume no longer has as kNotFound (ENOENT
+// or ESTALE from GlusterFS), which the caller treats as "deleted since it was
+// journaled": nothing to send for it.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "sync/protocol/messages.h"
+
+namespace georep::daemon {
+
+struct ObjectStat {
+  uint32_t mode = 0;  // with S_IF* bits
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint64_t size = 0;
+  uint64_t rdev = 0;
+  int64_t atime_ns = 0;
+  int64_t mtime_ns = 0;
+};
+
+class SourceFile {
+ public:
+  virtual ~SourceFile() = default;
+  virtual Result<ObjectStat> Stat() = 0;
+  // The first offset >= `offset` holding data; nullopt when only a hole
+  // remains up to end of file. Sources without hole support return `offset`.
+  virtual Result<std::optional<uint64_t>> SeekData(uint64_t offset) = 0;
+  // The first offset >= `offset` inside a hole (end of file counts as one).
+  virtual Result<uint64_t> SeekHole(uint64_t offset) = 0;
+  // Reads up to `length` bytes at `offset` into *out (replacing it); short at EOF.
+  virtual Status Read(uint64_t offset, uint64_t length, std::string* out) = 0;
+};
+
+class DataSource {
+ public:
+  virtual ~DataSource() = default;
+  virtual Result<ObjectStat> Stat(const protocol::Gfid& gfid) = 0;
+  virtual Result<std::unique_ptr<SourceFile>> Open(const protocol::Gfid& gfid) = 0;
+  // nullopt when the object has no such attribute.
+  virtual Result<std::optional<std::string>> GetXattr(const protocol::Gfid& gfid,
+                                                      const std::string& name) = 0;
+  virtual Result<std::vector<std::string>> ListXattrs(const protocol::Gfid& gfid) = 0;
+  virtual Result<std::string> ReadLink(const protocol::Gfid& gfid) = 0;
+};
+
+}  // namespace georep::daemon

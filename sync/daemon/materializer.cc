@@ -1,0 +1,197 @@
+#include "sync/daemon/materializer.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "sync/protocol/codec.h"
+
+namespace georep::daemon {
+
+namespace {
+// Room kept in a batch body beyond the op encodings (the batch header and
+// a DataOp's own fields), so a full-sized chunk always fits an empty batch.
+constexpr size_t kChunkHeadroom = 256;
+}  // namespace
+
+Materializer::Materializer(DataSource* source, MaterializerLimits limits, BatchSink sink)
+    : source_(source), limits_(limits), sink_(std::move(sink)) {}
+
+Status Materializer::Flush() {
+  if (open_.ops.empty()) return Status::Ok();
+  protocol::Batch batch = std::move(open_);
+  size_t size = open_size_;
+  open_ = protocol::Batch{};
+  open_size_ = 0;
+  batch.batch_id = next_batch_id_++;
+  batch.flags = limits_.fsync ? static_cast<uint32_t>(protocol::kBatchFsync) : 0u;
+  return sink_(std::move(batch), size);
+}
+
+Status Materializer::Emit(protocol::Op op) {
+  size_t op_size = protocol::EncodedOpSize(op);
+  size_t limit = std::min<size_t>(limits_.max_body, protocol::kMaxBodySize);
+  if (!open_.ops.empty() && (open_size_ + op_size > limit || open_.ops.size() >= limits_.max_ops)) {
+    GEOREP_RETURN_IF_ERROR(Flush());
+  }
+  if (open_.ops.empty()) open_size_ = protocol::kBatchBodyOverhead;
+  if (open_size_ + op_size > protocol::kMaxBodySize) {
+    // Only a name or xattr value larger than a frame gets here; GlusterFS
+    // limits both far below that, so this is a bug, not an input error.
+    return Status(Code::kInvalidArgument, "op too large for one frame: " + protocol::DescribeOp(op));
+  }
+  open_size_ += op_size;
+  open_.ops.push_back(std::move(op));
+  return Status::Ok();
+}
+
+Status Materializer::Add(const Plan& plan) {
+  for (const PlanItem& item : plan.items) GEOREP_RETURN_IF_ERROR(AddItem(item));
+  return Status::Ok();
+}
+
+Status Materializer::AddItem(const PlanItem& item) {
+  switch (item.kind) {
+    case PlanItem::Kind::kEntry: {
+      // Symlink targets may be left empty by the journal; read them then.
+      if (auto* c = std::get_if<protocol::EntryCreateOp>(&item.entry);
+          c != nullptr && S_ISLNK(c->mode) && c->target.empty()) {
+        auto target = source_->ReadLink(c->gfid);
+        if (!target.ok()) {
+          if (target.status().code() == Code::kNotFound) {
+            ++stats_.items_skipped_gone;
+            return Status::Ok();
+          }
+          return target.status();
+        }
+        protocol::EntryCreateOp copy = *c;
+        copy.target = *target;
+        return Emit(std::move(copy));
+      }
+      return Emit(item.entry);
+    }
+    case PlanItem::Kind::kData: return AddData(item);
+    case PlanItem::Kind::kMeta: return AddMeta(item);
+  }
+  return Status::Ok();
+}
+
+Status Materializer::AddData(const PlanItem& item) {
+  auto opened = source_->Open(item.gfid);
+  if (!opened.ok()) {
+    if (opened.status().code() == Code::kNotFound) {
+      ++stats_.items_skipped_gone;
+      return Status::Ok();
+    }
+    return opened.status().Annotate("open " + protocol::GfidToString(item.gfid));
+  }
+  SourceFile& file = **opened;
+  auto st = file.Stat();
+  if (!st.ok()) return st.status().Annotate("stat " + protocol::GfidToString(item.gfid));
+  if (!S_ISREG(st->mode)) return Status::Ok();  // data ops only apply to regular files
+  uint64_t size = st->size;
+
+  for (const AllocRange& a : item.allocs) {
+    GEOREP_RETURN_IF_ERROR(Emit(protocol::AllocateOp{item.gfid, a.keep_size, a.offset, a.length}));
+  }
+  const uint64_t chunk = std::min<uint64_t>(
+      protocol::kMaxDataChunk,
+      std::min<uint64_t>(limits_.max_body, protocol::kMaxBodySize) - protocol::kBatchBodyOverhead -
+          kChunkHeadroom);
+  std::string buf;
+  for (const auto& [begin, range_end] : item.ranges.ranges()) {
+    uint64_t end = std::min(range_end, size);
+    uint64_t pos = begin;
+    while (pos < end) {
+      auto data = file.SeekData(pos);
+      if (!data.ok()) return data.status().Annotate("seek " + protocol::GfidToString(item.gfid));
+      if (!data->has_value() || **data >= end) {
+        GEOREP_RETURN_IF_ERROR(Emit(protocol::PunchHoleOp{item.gfid, pos, end - pos}));
+        ++stats_.holes;
+        break;
+      }
+      if (**data > pos) {
+        GEOREP_RETURN_IF_ERROR(Emit(protocol::PunchHoleOp{item.gfid, pos, **data - pos}));
+        ++stats_.holes;
+        pos = **data;
+      }
+      auto hole = file.SeekHole(pos);
+      if (!hole.ok()) return hole.status().Annotate("seek " + protocol::GfidToString(item.gfid));
+      uint64_t extent_end = std::min(std::max(*hole, pos + 1), end);
+      while (pos < extent_end) {
+        uint64_t want = std::min(chunk, extent_end - pos);
+        GEOREP_RETURN_IF_ERROR(file.Read(pos, want, &buf));
+        if (buf.empty()) {  // the file shrank since the stat: the truncate below covers it
+          pos = end;
+          break;
+        }
+        uint64_t got = buf.size();
+        stats_.data_bytes += got;
+        GEOREP_RETURN_IF_ERROR(Emit(protocol::DataOp{item.gfid, pos, std::move(buf)}));
+        buf = std::string();
+        pos += got;
+      }
+    }
+  }
+  // A fresh stat: the size and times after everything read above.
+  auto after = file.Stat();
+  if (!after.ok()) return after.status().Annotate("stat " + protocol::GfidToString(item.gfid));
+  GEOREP_RETURN_IF_ERROR(Emit(protocol::TruncateOp{item.gfid, after->size}));
+  protocol::SetattrOp times;
+  times.gfid = item.gfid;
+  times.mask = protocol::kSetAtime | protocol::kSetMtime;
+  times.atime_ns = after->atime_ns;
+  times.mtime_ns = after->mtime_ns;
+  return Emit(std::move(times));
+}
+
+Status Materializer::AddMeta(const PlanItem& item) {
+  auto st = source_->Stat(item.gfid);
+  if (!st.ok()) {
+    if (st.status().code() == Code::kNotFound) {
+      ++stats_.items_skipped_gone;
+      return Status::Ok();
+    }
+    return st.status().Annotate("stat " + protocol::GfidToString(item.gfid));
+  }
+  uint32_t mask = item.attr_mask & protocol::kSetattrKnownBits;
+  // A symlink's permission bits are meaningless and cannot be set on Linux.
+  if (S_ISLNK(st->mode)) mask &= ~static_cast<uint32_t>(protocol::kSetMode);
+  if (mask != 0) {
+    protocol::SetattrOp op;
+    op.gfid = item.gfid;
+    op.mask = mask;
+    op.mode = st->mode & 07777;
+    op.uid = st->uid;
+    op.gid = st->gid;
+    op.atime_ns = st->atime_ns;
+    op.mtime_ns = st->mtime_ns;
+    GEOREP_RETURN_IF_ERROR(Emit(std::move(op)));
+  }
+  std::vector<std::string> names(item.xattrs.begin(), item.xattrs.end());
+  if (item.all_xattrs) {
+    auto listed = source_->ListXattrs(item.gfid);
+    if (!listed.ok()) {
+      if (listed.status().code() == Code::kNotFound) return Status::Ok();
+      return listed.status().Annotate("listxattr " + protocol::GfidToString(item.gfid));
+    }
+    for (std::string& n : *listed) {
+      if (IsSyncableXattr(n) && item.xattrs.count(n) == 0) names.push_back(std::move(n));
+    }
+  }
+  for (const std::string& name : names) {
+    auto value = source_->GetXattr(item.gfid, name);
+    if (!value.ok()) {
+      if (value.status().code() == Code::kNotFound) return Status::Ok();
+      return value.status().Annotate("getxattr " + name + " of " +
+                                     protocol::GfidToString(item.gfid));
+    }
+    if (value->has_value()) {
+      GEOREP_RETURN_IF_ERROR(Emit(protocol::SetxattrOp{item.gfid, name, std::move(**value)}));
+    } else {
+      GEOREP_RETURN_IF_ERROR(Emit(protocol::RemovexattrOp{item.gfid, name}));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace georep::daemon
