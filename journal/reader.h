@@ -7,11 +7,17 @@
 // corruption(); it is never returned as a record. A hole in the sequence
 // (records removed by the size cap, or lost by a failed append) makes Next()
 // return kFailedPrecondition naming the missing range: the consumer must do a
-// full resync and must not silently continue.
+// full resync and must not silently continue. That error is returned once;
+// calling Next() again continues with the first record after the hole (for
+// tools such as `georep journal dump`). A sequence number that does not
+// increase (a journal reset behind the reader's back) is reported the same way.
+// Next() returning an error other than kFailedPrecondition (I/O) may be
+// retried; the reader's position is unchanged.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -42,6 +48,10 @@ class JournalReader {
   virtual const CorruptionReport& corruption() const = 0;
   // Sequence of the last record returned (or after_seq).
   virtual uint64_t last_seq() const = 0;
+  // Called from Next() with the segment's path and header whenever the
+  // reader reads a segment header (for `georep journal dump`).
+  virtual void SetSegmentHeaderCallback(
+      std::function<void(const std::string& segment, const SegmentHeader& header)> fn) = 0;
 };
 
 }  // namespace georep::journal

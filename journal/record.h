@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "journal/format.h"
 
 namespace georep::journal {
 

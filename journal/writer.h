@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -27,6 +28,12 @@ struct WriterOptions {
   uint64_t max_journal_size = 4ull << 30; // cap on all segments; 0 = none
   FsyncPolicy fsync = FsyncPolicy::kInterval;
   uint32_t fsync_interval_ms = 1000;
+  // Receives every operator-relevant event (consumers marked for resync by
+  // the size cap, failed appends, segments removed outside georep, sync
+  // failures) as one complete sentence. May be called from any appending
+  // thread or the background sync thread, possibly with the writer's lock
+  // held: it must not call back into the writer. Unset: lines on stderr.
+  std::function<void(const std::string& message)> on_warning;
 };
 
 struct WriterStats {
@@ -35,6 +42,8 @@ struct WriterStats {
   uint64_t append_errors = 0;
   uint64_t segments = 0;       // segment files currently on disk
   uint64_t bytes = 0;          // their total size
+  uint64_t resync_marks = 0;   // consumers marked for resync by this writer
+  uint64_t sync_errors = 0;    // failed fdatasync calls
 };
 
 class JournalWriter {
