@@ -48,6 +48,8 @@ class FrameDecoder {
   // Bytes buffered and not yet returned as frames. Non-zero at end of stream
   // means the peer stopped in the middle of a frame.
   size_t buffered() const { return buf_.size() - pos_; }
+  // True once Next has returned a protocol error.
+  bool failed() const { return failed_; }
   // The protocol error of the last failed Next (meaningless before one).
   ErrorCode error_code() const { return error_code_; }
   uint32_t max_body() const { return max_body_; }

@@ -1,0 +1,83 @@
+// Applies protocol ops to the secondary volume so that replays are harmless
+// and conflicts are resolved the same way every time. The rules are listed in
+// sync/protocol/PROTOCOL.md ("Applying ops"); this is their only
+// implementation.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+#include "sync/protocol/messages.h"
+#include "sync/receiver/volume.h"
+
+namespace georep::receiver {
+
+// Checks an entry name received from the peer: non-empty, at most
+// kMaxNameLength bytes, no '/' or NUL, not "." or "..", and not ".gfid" in the
+// root (gfid-access's virtual directory). EINVAL status naming the rule.
+Status ValidateName(const Gfid& pargfid, const std::string& name);
+// Checks an extended-attribute name: namespaced (user., trusted., security.,
+// system.posix_acl_*), and not one of GlusterFS's own keys (trusted.gfid,
+// trusted.glusterfs.*, trusted.afr.*, trusted.ec.*, trusted.dht*,
+// trusted.pgfid.*, glusterfs.*), which would corrupt the secondary's own
+// bookkeeping or trigger virtual operations. EPERM/EINVAL status.
+Status ValidateXattrName(const std::string& name);
+// Everything about an op that can be checked without the volume (names,
+// GFIDs, types, ranges). Applying an op that fails this touches nothing.
+Status ValidateOp(const protocol::Op& op);
+
+struct ApplierStats {
+  uint64_t batches = 0;
+  uint64_t ops = 0;
+  uint64_t failed_ops = 0;
+  uint64_t bytes_written = 0;
+  uint64_t already_applied = 0;   // replays recognised as no-ops
+  uint64_t stale_removed = 0;     // entries with a different GFID removed
+};
+
+class Applier {
+ public:
+  // `volume` must outlive the applier.
+  explicit Applier(Volume* volume) : volume_(volume) {}
+
+  // Applies the ops in order and fills *ack (batch id, op count, failures).
+  // Never stops early: each op's failure is recorded and the next op runs.
+  void ApplyBatch(const protocol::Batch& batch, protocol::Ack* ack);
+  // One op; the status's err() is the errno reported in the Ack.
+  Status ApplyOp(const protocol::Op& op);
+
+  protocol::StatReply Stat(const protocol::StatRequest& req);
+  // Reads at most kMaxChecksumLength bytes per request.
+  protocol::ChecksumReply Checksum(const protocol::ChecksumRequest& req);
+
+  const ApplierStats& stats() const { return stats_; }
+
+  static constexpr uint64_t kMaxChecksumLength = 64ull * 1024 * 1024;
+
+ private:
+  Status Apply(const protocol::EntryCreateOp& op);
+  Status Apply(const protocol::LinkOp& op);
+  Status Apply(const protocol::RenameOp& op);
+  Status Apply(const protocol::UnlinkOp& op);
+  Status Apply(const protocol::RmdirOp& op);
+  Status Apply(const protocol::DataOp& op);
+  Status Apply(const protocol::TruncateOp& op);
+  Status Apply(const protocol::PunchHoleOp& op);
+  Status Apply(const protocol::ZerofillOp& op);
+  Status Apply(const protocol::AllocateOp& op);
+  Status Apply(const protocol::SetattrOp& op);
+  Status Apply(const protocol::SetxattrOp& op);
+  Status Apply(const protocol::RemovexattrOp& op);
+
+  // Removes the entry pargfid/name that holds `stale` (an object other than
+  // the one the primary has there). Directories only when empty.
+  Status RemoveStale(const Gfid& pargfid, const std::string& name, const ObjectAttr& stale,
+                     const Gfid& wanted);
+  Status RequireRegular(const Gfid& gfid, const char* what);
+
+  Volume* volume_;
+  ApplierStats stats_;
+};
+
+}  // namespace georep::receiver

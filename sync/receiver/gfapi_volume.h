@@ -1,0 +1,79 @@
+// Volume on libgfapi: the secondary volume mounted in-process with GlusterFS's
+// features/gfid-access translator on top of its client graph, so entries can
+// be created with the primary's GFIDs (GLUSTER-NOTES.md, "libgfapi by GFID").
+//
+// Not thread-safe: glfs_setfspid(-1), which lets the receiver's fops through
+// the secondary's features.read-only and permission checks, is a property of
+// the calling thread, so one thread mounts and uses a GfapiVolume.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "sync/protocol/messages.h"
+#include "sync/receiver/volume.h"
+
+struct glfs;
+struct glfs_fd;
+
+namespace georep::receiver {
+
+struct GfapiOptions {
+  std::string volume;                       // the secondary volume's name
+  std::string volfile_server = "localhost";  // glusterd to fetch the volfile from
+  int volfile_port = 24007;
+  std::string log_file;                     // gfapi's own log ("" = /dev/stderr)
+  int log_level = 5;                        // GlusterFS gf_loglevel_t (5 = warning)
+};
+
+class GfapiVolume final : public Volume {
+ public:
+  // Fetches the client volfile from glusterd, adds gfid-access on top, mounts
+  // it and checks that /.gfid answers. kUnavailable when glusterd or the
+  // volume cannot be reached, kFailedPrecondition when the volume's graph
+  // does not look like a client volfile.
+  static Result<std::unique_ptr<GfapiVolume>> Mount(const GfapiOptions& options);
+  ~GfapiVolume() override;
+
+  const protocol::Uuid& volume_id() const { return volume_id_; }
+
+  Result<ObjectAttr> Lookup(const Gfid& pargfid, const std::string& name) override;
+  Result<ObjectAttr> Stat(const Gfid& gfid) override;
+  Status CreateEntry(const protocol::EntryCreateOp& op) override;
+  Status Link(const Gfid& gfid, const Gfid& pargfid, const std::string& name) override;
+  Status Rename(const Gfid& old_pargfid, const std::string& old_name, const Gfid& new_pargfid,
+                const std::string& new_name) override;
+  Status Unlink(const Gfid& pargfid, const std::string& name) override;
+  Status Rmdir(const Gfid& pargfid, const std::string& name) override;
+  Status Write(const Gfid& gfid, uint64_t offset, std::string_view data) override;
+  Result<std::string> Read(const Gfid& gfid, uint64_t offset, uint64_t length) override;
+  Status Truncate(const Gfid& gfid, uint64_t size) override;
+  Status PunchHole(const Gfid& gfid, uint64_t offset, uint64_t length) override;
+  Status Zerofill(const Gfid& gfid, uint64_t offset, uint64_t length) override;
+  Status Allocate(const Gfid& gfid, bool keep_size, uint64_t offset, uint64_t length) override;
+  Status Fsync(const Gfid& gfid) override;
+  std::vector<std::pair<Gfid, Status>> FlushAll() override;
+  Status Setattr(const Gfid& gfid, uint32_t mask, const ObjectAttr& attr) override;
+  Status Setxattr(const Gfid& gfid, const std::string& name, std::string_view value) override;
+  Status Removexattr(const Gfid& gfid, const std::string& name) override;
+
+  // Adds a features/gfid-access volume on top of `volfile` (a client
+  // volfile: its last volume is the graph's top). Exposed for tests.
+  static Result<std::string> AddGfidAccess(const std::string& volfile, const std::string& volume);
+
+ private:
+  GfapiVolume(glfs* fs, const protocol::Uuid& id) : fs_(fs), volume_id_(id) {}
+  // An fd open for writing, cached until FlushAll.
+  Result<glfs_fd*> WriteFd(const Gfid& gfid);
+
+  glfs* fs_;
+  protocol::Uuid volume_id_;
+  std::map<Gfid, glfs_fd*> fds_;
+  // Close errors of fds evicted from the cache before FlushAll.
+  std::vector<std::pair<Gfid, Status>> deferred_errors_;
+};
+
+}  // namespace georep::receiver

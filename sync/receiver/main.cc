@@ -1,0 +1,153 @@
+// georep-receiver: applies a georepd sender's changes to a secondary volume.
+// georepd starts it over SSH; it speaks the protocol of
+// sync/protocol/PROTOCOL.md on stdin/stdout and logs to stderr or --log-file.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "sync/common/log.h"
+#include "sync/receiver/gfapi_volume.h"
+#include "sync/receiver/session.h"
+
+namespace {
+
+constexpr const char* kVersion = "georep-receiver 0.1.0 (protocol 1)";
+
+void Usage(FILE* out) {
+  std::fprintf(out,
+               "Usage: georep-receiver --volume SVOL [options]\n"
+               "Applies geo-replication changes read from stdin to the secondary volume SVOL\n"
+               "(normally started by georepd over SSH, not by hand).\n"
+               "\n"
+               "  --volume SVOL            secondary volume to write to (required)\n"
+               "  --volfile-server HOST    glusterd serving SVOL's volfile (default localhost)\n"
+               "  --volfile-port PORT      its port (default 24007)\n"
+               "  --log-file FILE          log here instead of stderr\n"
+               "  --log-level LEVEL        debug, info, warning or error (default info)\n"
+               "  --gfapi-log-file FILE    libgfapi's log (default: FILE.gfapi with --log-file,\n"
+               "                           else /var/log/glusterfs/georep-receiver-SVOL.log)\n"
+               "  --idle-timeout SECONDS   exit when no frame arrives for this long\n"
+               "                           (default 300, 0 = never)\n"
+               "  --version, --help\n"
+               "\n"
+               "Exit status: 0 done, 1 usage/startup error, 2 protocol error, 3 connection\n"
+               "lost, 4 secondary volume unavailable, 5 idle timeout.\n");
+}
+
+bool ParseInt(const char* s, int min, int max, int* out) {
+  char* end = nullptr;
+  errno = 0;
+  long v = std::strtol(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v < min || v > max) return false;
+  *out = static_cast<int>(v);
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace georep;
+  receiver::SessionOptions session;
+  session.receiver_version = kVersion;
+  receiver::GfapiOptions gfapi;
+  std::string log_file;
+  std::string gfapi_log;
+  log::Level level = log::Level::kInfo;
+
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&](const char** out) -> bool {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "georep-receiver: %s needs a value\n", arg.c_str());
+        return false;
+      }
+      *out = argv[++i];
+      return true;
+    };
+    const char* v = nullptr;
+    if (arg == "--help" || arg == "-h") {
+      Usage(stdout);
+      return receiver::kExitOk;
+    } else if (arg == "--version") {
+      std::printf("%s\n", kVersion);
+      return receiver::kExitOk;
+    } else if (arg == "--volume") {
+      if (!value(&v)) return receiver::kExitUsage;
+      session.volume = v;
+    } else if (arg == "--volfile-server") {
+      if (!value(&v)) return receiver::kExitUsage;
+      gfapi.volfile_server = v;
+    } else if (arg == "--volfile-port") {
+      if (!value(&v) || !ParseInt(v, 1, 65535, &gfapi.volfile_port)) {
+        std::fprintf(stderr, "georep-receiver: --volfile-port needs a port number 1-65535\n");
+        return receiver::kExitUsage;
+      }
+    } else if (arg == "--log-file") {
+      if (!value(&v)) return receiver::kExitUsage;
+      log_file = v;
+    } else if (arg == "--gfapi-log-file") {
+      if (!value(&v)) return receiver::kExitUsage;
+      gfapi_log = v;
+    } else if (arg == "--log-level") {
+      if (!value(&v) || !log::ParseLevel(v, &level)) {
+        std::fprintf(stderr, "georep-receiver: --log-level is debug, info, warning or error\n");
+        return receiver::kExitUsage;
+      }
+    } else if (arg == "--idle-timeout") {
+      if (!value(&v) || !ParseInt(v, 0, 86400 * 7, &session.idle_timeout_s)) {
+        std::fprintf(stderr, "georep-receiver: --idle-timeout needs seconds (0-604800)\n");
+        return receiver::kExitUsage;
+      }
+    } else {
+      std::fprintf(stderr, "georep-receiver: unknown argument %s\n", arg.c_str());
+      Usage(stderr);
+      return receiver::kExitUsage;
+    }
+  }
+  if (session.volume.empty()) {
+    std::fprintf(stderr, "georep-receiver: --volume is required\n");
+    Usage(stderr);
+    return receiver::kExitUsage;
+  }
+  if (isatty(STDOUT_FILENO)) {
+    std::fprintf(stderr,
+                 "georep-receiver: stdout is a terminal; this program speaks a binary protocol "
+                 "and is started by georepd\n");
+    return receiver::kExitUsage;
+  }
+
+  log::SetLevel(level);
+  if (!log_file.empty() && !log::SetLogFile(log_file)) {
+    std::fprintf(stderr, "georep-receiver: cannot open log file %s: %s\n", log_file.c_str(),
+                 std::strerror(errno));
+    return receiver::kExitUsage;
+  }
+  // A sender that goes away must show up as a write error, not kill us
+  // before the session end is logged.
+  signal(SIGPIPE, SIG_IGN);
+
+  gfapi.volume = session.volume;
+  if (!gfapi_log.empty()) {
+    gfapi.log_file = gfapi_log;
+  } else if (!log_file.empty()) {
+    gfapi.log_file = log_file + ".gfapi";
+  } else {
+    gfapi.log_file = "/var/log/glusterfs/georep-receiver-" + session.volume + ".log";
+  }
+  // gfapi logs at GlusterFS levels: 4 error, 5 warning, 7 info.
+  gfapi.log_level = level == log::Level::kDebug ? 7 : level == log::Level::kError ? 4 : 5;
+
+  receiver::VolumeOpener opener = [&gfapi](const std::string&) -> Result<receiver::MountedVolume> {
+    Result<std::unique_ptr<receiver::GfapiVolume>> v = receiver::GfapiVolume::Mount(gfapi);
+    if (!v.ok()) return v.status();
+    receiver::MountedVolume m;
+    m.volume_id = (*v)->volume_id();
+    m.volume = std::move(v).value();
+    return m;
+  };
+  return receiver::RunSession(STDIN_FILENO, STDOUT_FILENO, session, opener);
+}

@@ -1,0 +1,222 @@
+#include "sync/receiver/session.h"
+
+#include <cerrno>
+#include <exception>
+#include <optional>
+
+#include "sync/common/log.h"
+#include "sync/protocol/codec.h"
+#include "sync/receiver/applier.h"
+
+namespace georep::receiver {
+
+namespace {
+
+constexpr const char* kLog = "receiver";
+
+using protocol::ErrorCode;
+using protocol::Message;
+using protocol::MessageType;
+
+class Session {
+ public:
+  Session(int in_fd, int out_fd, const SessionOptions& options, const VolumeOpener& opener)
+      : in_(in_fd), out_(out_fd), options_(options), opener_(opener) {}
+
+  int Run();
+
+ private:
+  // Sends ERROR and returns `exit_status`.
+  int SendError(ErrorCode code, const std::string& message, int exit_status);
+  bool Send(const Message& m);
+  // Handles one frame; returns an exit status to stop, nullopt to go on.
+  std::optional<int> Handle(Message& m);
+  std::optional<int> HandleHello(const protocol::Hello& h);
+  void LogSummary(const char* why);
+
+  int in_;
+  int out_;
+  const SessionOptions& options_;
+  const VolumeOpener& opener_;
+  protocol::FrameDecoder decoder_;
+  MountedVolume mounted_;
+  std::unique_ptr<Applier> applier_;
+  std::string peer_;  // "session S, primary P brick B", once known
+};
+
+bool Session::Send(const Message& m) {
+  Status st = protocol::WriteFrame(out_, m);
+  if (!st.ok()) {
+    log::Error(kLog, "cannot send " + std::string(protocol::MessageTypeName(protocol::TypeOf(m))) +
+                         " to the sender: " + st.ToString());
+    return false;
+  }
+  return true;
+}
+
+int Session::SendError(ErrorCode code, const std::string& message, int exit_status) {
+  log::Error(kLog, std::string("ending the session with ") + protocol::ErrorCodeName(code) + ": " +
+                       message);
+  protocol::Error e;
+  e.code = code;
+  e.message = message;
+  Send(e);  // best effort: the peer may already be gone
+  LogSummary("error");
+  return exit_status;
+}
+
+void Session::LogSummary(const char* why) {
+  if (applier_ == nullptr) return;
+  const ApplierStats& s = applier_->stats();
+  log::Info(kLog, std::string("session end (") + why + ")" + peer_ + ": " +
+                      std::to_string(s.batches) + " batches, " + std::to_string(s.ops) + " ops, " +
+                      std::to_string(s.failed_ops) + " failed, " +
+                      std::to_string(s.already_applied) + " already applied, " +
+                      std::to_string(s.stale_removed) + " stale entries removed, " +
+                      std::to_string(s.bytes_written) + " bytes written");
+}
+
+std::optional<int> Session::HandleHello(const protocol::Hello& h) {
+  if (applier_ != nullptr) {
+    return SendError(ErrorCode::kUnexpectedMessage, "second HELLO on one connection",
+                     kExitProtocolError);
+  }
+  peer_ = ", session " + protocol::PrintableName(h.session_id) + ", primary " +
+          protocol::PrintableName(h.primary_volume) + " brick " +
+          protocol::PrintableName(h.primary_brick_id);
+  if (h.version != protocol::kProtocolVersion) {
+    return SendError(ErrorCode::kVersionMismatch,
+                     "sender speaks protocol version " + std::to_string(h.version) +
+                         ", this receiver only version " +
+                         std::to_string(protocol::kProtocolVersion) +
+                         ": install the same georep version on both sides",
+                     kExitProtocolError);
+  }
+  if (h.secondary_volume != options_.volume) {
+    return SendError(ErrorCode::kVolumeMismatch,
+                     "sender asks for secondary volume \"" +
+                         protocol::PrintableName(h.secondary_volume) +
+                         "\" but this receiver was started for \"" + options_.volume +
+                         "\": check the session's secondary volume name",
+                     kExitProtocolError);
+  }
+  Result<MountedVolume> mounted = opener_(options_.volume);
+  if (!mounted.ok()) {
+    return SendError(ErrorCode::kVolumeUnavailable,
+                     "cannot mount secondary volume " + options_.volume + ": " +
+                         mounted.status().message(),
+                     kExitVolumeError);
+  }
+  mounted_ = std::move(mounted).value();
+  applier_ = std::make_unique<Applier>(mounted_.volume.get());
+  log::Info(kLog, "session start" + peer_ + ", secondary volume " + options_.volume);
+  protocol::HelloOk ok;
+  ok.secondary_volume_id = mounted_.volume_id;
+  ok.max_body_size = decoder_.max_body();
+  ok.receiver_version = options_.receiver_version;
+  if (!Send(ok)) return kExitConnectionLost;
+  return std::nullopt;
+}
+
+std::optional<int> Session::Handle(Message& m) {
+  const MessageType type = protocol::TypeOf(m);
+  if (type == MessageType::kHello) return HandleHello(std::get<protocol::Hello>(m));
+  if (type == MessageType::kError) {
+    const auto& e = std::get<protocol::Error>(m);
+    log::Error(kLog, std::string("the sender ended the session with ") +
+                         protocol::ErrorCodeName(e.code) + ": " + protocol::PrintableName(e.message));
+    LogSummary("sender error");
+    return kExitConnectionLost;
+  }
+  if (type == MessageType::kPing) {
+    protocol::Pong p;
+    p.token = std::get<protocol::Ping>(m).token;
+    if (!Send(p)) return kExitConnectionLost;
+    return std::nullopt;
+  }
+  if (type == MessageType::kBye) {
+    LogSummary("bye");
+    if (!Send(protocol::Bye{})) return kExitConnectionLost;
+    return kExitOk;
+  }
+  const bool request = type == MessageType::kBatch || type == MessageType::kStatRequest ||
+                       type == MessageType::kChecksumRequest;
+  if (!request) {
+    return SendError(ErrorCode::kUnexpectedMessage,
+                     std::string(protocol::MessageTypeName(type)) +
+                         " is a receiver-to-sender message",
+                     kExitProtocolError);
+  }
+  if (applier_ == nullptr) {
+    return SendError(ErrorCode::kUnexpectedMessage,
+                     std::string(protocol::MessageTypeName(type)) + " before HELLO",
+                     kExitProtocolError);
+  }
+  Message reply;
+  if (type == MessageType::kBatch) {
+    const auto& batch = std::get<protocol::Batch>(m);
+    protocol::Ack ack;
+    applier_->ApplyBatch(batch, &ack);
+    log::Debug(kLog, "batch " + std::to_string(batch.batch_id) + ": " +
+                         std::to_string(batch.ops.size()) + " ops, " +
+                         std::to_string(ack.failures.size()) + " failed");
+    reply = std::move(ack);
+  } else if (type == MessageType::kStatRequest) {
+    reply = applier_->Stat(std::get<protocol::StatRequest>(m));
+  } else {
+    reply = applier_->Checksum(std::get<protocol::ChecksumRequest>(m));
+  }
+  if (!Send(reply)) return kExitConnectionLost;
+  return std::nullopt;
+}
+
+int Session::Run() {
+  const int timeout_ms = options_.idle_timeout_s > 0 ? options_.idle_timeout_s * 1000 : -1;
+  // One frame per iteration; the session ends on BYE, end of input, an error
+  // or the idle timeout, so every wait is bounded when a timeout is set.
+  for (;;) {
+    Result<std::optional<Message>> next = protocol::ReadFrame(in_, &decoder_, timeout_ms);
+    if (!next.ok()) {
+      const Status& st = next.status();
+      if (decoder_.failed()) {
+        return SendError(decoder_.error_code(), st.message(), kExitProtocolError);
+      }
+      if (st.err() == ETIMEDOUT) {
+        return SendError(ErrorCode::kIdleTimeout,
+                         "no frame for " + std::to_string(options_.idle_timeout_s) +
+                             " s; the sender must send PING while idle",
+                         kExitIdleTimeout);
+      }
+      log::Error(kLog, "connection lost: " + st.ToString());
+      LogSummary("connection lost");
+      return kExitConnectionLost;
+    }
+    if (!next->has_value()) {
+      log::Info(kLog, "end of input" + peer_);
+      LogSummary("end of input");
+      return kExitOk;
+    }
+    std::optional<int> done = Handle(**next);
+    if (done.has_value()) return *done;
+  }
+}
+
+}  // namespace
+
+int RunSession(int in_fd, int out_fd, const SessionOptions& options, const VolumeOpener& opener) {
+  // Nothing below throws by design; only memory exhaustion can, and it must
+  // still end the session with an ERROR rather than a crash.
+  try {
+    Session s(in_fd, out_fd, options, opener);
+    return s.Run();
+  } catch (const std::exception& e) {
+    log::Error(kLog, std::string("internal error: ") + e.what());
+    protocol::Error err;
+    err.code = ErrorCode::kInternal;
+    err.message = std::string("receiver internal error: ") + e.what();
+    (void)protocol::WriteFrame(out_fd, err);
+    return kExitConnectionLost;
+  }
+}
+
+}  // namespace georep::receiver

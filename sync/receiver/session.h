@@ -1,0 +1,44 @@
+// One georep-receiver connection: reads frames from `in_fd`, answers on
+// `out_fd`, following the conversation in sync/protocol/PROTOCOL.md. main.cc
+// runs it on stdin/stdout; tests run it on a socketpair with an in-memory
+// Volume.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "sync/protocol/messages.h"
+#include "sync/receiver/volume.h"
+
+namespace georep::receiver {
+
+// Process exit statuses (PROTOCOL.md, "Receiver exit status").
+enum ExitStatus : int {
+  kExitOk = 0,              // BYE, or end of input at a frame boundary
+  kExitUsage = 1,           // bad command line or startup failure
+  kExitProtocolError = 2,   // the peer broke the protocol; ERROR was sent
+  kExitConnectionLost = 3,  // input ended mid-frame, output failed, or the peer sent ERROR
+  kExitVolumeError = 4,     // the secondary volume could not be mounted; ERROR was sent
+  kExitIdleTimeout = 5,     // no frame within the idle timeout; ERROR was sent
+};
+
+struct MountedVolume {
+  std::unique_ptr<Volume> volume;
+  protocol::Uuid volume_id{};
+};
+// Mounts the named secondary volume (called once, on HELLO).
+using VolumeOpener = std::function<Result<MountedVolume>(const std::string& volume)>;
+
+struct SessionOptions {
+  std::string volume;           // the only secondary volume this receiver serves
+  int idle_timeout_s = 300;     // <= 0: wait for frames without limit
+  std::string receiver_version;
+};
+
+// Serves the connection until BYE, end of input or an error, and returns the
+// exit status. Never throws.
+int RunSession(int in_fd, int out_fd, const SessionOptions& options, const VolumeOpener& opener);
+
+}  // namespace georep::receiver
