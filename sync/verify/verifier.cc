@@ -1,0 +1,265 @@
+#include "sync/verify/verifier.h"
+
+#include <atomic>
+#include <thread>
+
+#include "sync/verify/parallel.h"
+
+namespace georep::verify {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// One file whose digest is to be computed from its blocks.
+struct DigestJob {
+  GlusterVolume* volume;
+  Entry* entry;
+  glfs_object* object;
+  std::vector<BlockDigest> blocks;
+  std::string error;  // guarded by the runner's mutex
+};
+
+struct WorkerState {
+  BlockHasher hasher;
+  std::vector<uint8_t> buffer;
+};
+
+// Reads and hashes every block of every job on `threads` threads, then sets
+// each entry's digest, or its error when the file vanished or changed while
+// being read (a live volume is not a snapshot).
+Status RunDigestJobs(std::vector<DigestJob>* jobs, int threads, PassStats* stats) {
+  std::vector<std::pair<size_t, uint64_t>> tasks;
+  for (size_t k = 0; k < jobs->size(); ++k) {
+    DigestJob& job = (*jobs)[k];
+    const uint64_t n = BlockCount(job.entry->size);
+    job.blocks.resize(n);
+    for (uint64_t b = 0; b < n; ++b) tasks.emplace_back(k, b);
+  }
+  const int workers = std::max(1, std::min<int>(threads, static_cast<int>(std::max<size_t>(tasks.size(), 1))));
+  std::vector<std::unique_ptr<WorkerState>> state;
+  for (int w = 0; w < workers; ++w) state.push_back(std::make_unique<WorkerState>());
+  std::mutex mu;
+  Status st = ParallelFor(tasks.size(), workers, [&](size_t t, int w) -> Status {
+    DigestJob& job = (*jobs)[tasks[t].first];
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!job.error.empty()) return Status::Ok();  // another block already failed
+    }
+    Result<BlockDigest> d = job.volume->DigestBlock(job.object, job.entry->size, tasks[t].second,
+                                                    &state[w]->hasher, &state[w]->buffer);
+    if (d.ok()) {
+      job.blocks[tasks[t].second] = *d;
+      return Status::Ok();
+    }
+    const Status& e = d.status();
+    if (e.code() == Code::kAborted || IsVanishedErrno(e.err())) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (job.error.empty()) {
+        job.error = e.code() == Code::kAborted ? e.message() : "vanished while being read";
+      }
+      return Status::Ok();
+    }
+    return e.Annotate("read '" + DisplayPath(job.entry->path) + "' in " + job.volume->Describe());
+  });
+  GEOREP_RETURN_IF_ERROR(st);
+  for (DigestJob& job : *jobs) {
+    if (!job.error.empty()) {
+      job.entry->error = job.error;
+      continue;
+    }
+    job.entry->digest = CombineBlockDigests(job.entry->size, job.blocks);
+    job.entry->has_digest = true;
+    ++stats->files_hashed;
+    stats->bytes_hashed += job.entry->size;
+  }
+  return Status::Ok();
+}
+
+Status FillAllDetails(GlusterVolume* volume, Scan* scan, int threads) {
+  return ParallelFor(scan->entries.size(), threads, [&](size_t i, int) {
+    return volume->FillDetails(&scan->entries[i], scan->objects[i].get());
+  });
+}
+
+}  // namespace
+
+std::string Side::Describe() const {
+  if (volume) return volume->Describe();
+  if (manifest) return "manifest of volume '" + manifest->volume + "'";
+  return "nothing";
+}
+
+Result<Manifest> BuildManifest(GlusterVolume* volume, const std::string& root, bool content,
+                               int threads) {
+  Result<Scan> scan = volume->Walk(root);
+  if (!scan.ok()) return scan.status();
+  GEOREP_RETURN_IF_ERROR(FillAllDetails(volume, &*scan, threads));
+  if (content) {
+    std::vector<DigestJob> jobs;
+    for (size_t i = 0; i < scan->entries.size(); ++i) {
+      Entry& e = scan->entries[i];
+      if (e.type == EntryType::kRegular && e.error.empty()) {
+        jobs.push_back(DigestJob{volume, &e, scan->objects[i].get(), {}, {}});
+      }
+    }
+    PassStats stats;
+    GEOREP_RETURN_IF_ERROR(RunDigestJobs(&jobs, threads, &stats));
+  }
+  Manifest m;
+  m.volume = volume->spec().volume;
+  m.root = root;
+  m.has_content = content;
+  m.entries = std::move(scan->entries);
+  return m;
+}
+
+Verifier::Verifier(Side primary, Side secondary, VerifyOptions options)
+    : options_(std::move(options)) {
+  sides_[0] = std::move(primary);
+  sides_[1] = std::move(secondary);
+}
+
+Result<Verifier::Snapshot> Verifier::ScanSide(Side& side) {
+  Snapshot snap;
+  if (side.manifest) {
+    if (ComparePaths(side.manifest->root, options_.root) != 0) {
+      return Status(Code::kInvalidArgument,
+                    "the manifest covers '" + side.manifest->root + "' but '" + options_.root +
+                        "' is being compared; make the manifest with the same --path");
+    }
+    snap.entries = side.manifest->entries;
+    return snap;
+  }
+  Result<Scan> scan = side.volume->Walk(options_.root);
+  if (!scan.ok()) return scan.status();
+  GEOREP_RETURN_IF_ERROR(FillAllDetails(side.volume.get(), &*scan, options_.threads));
+  snap.entries = std::move(scan->entries);
+  snap.objects = std::move(scan->objects);
+  return snap;
+}
+
+Status Verifier::ComputeDigests(Snapshot* primary, Snapshot* secondary, PassStats* stats) {
+  Snapshot* snaps[2] = {primary, secondary};
+  std::vector<DigestJob> jobs;
+  // Only files present on both sides with equal sizes need a digest: any other
+  // difference is already reported without reading content.
+  size_t i = 0;
+  size_t j = 0;
+  while (i < primary->entries.size() && j < secondary->entries.size()) {
+    const int c = ComparePaths(primary->entries[i].path, secondary->entries[j].path);
+    if (c < 0) {
+      ++i;
+      continue;
+    }
+    if (c > 0) {
+      ++j;
+      continue;
+    }
+    const size_t idx[2] = {i++, j++};
+    Entry* e[2] = {&primary->entries[idx[0]], &secondary->entries[idx[1]]};
+    if (e[0]->type != EntryType::kRegular || e[1]->type != EntryType::kRegular ||
+        e[0]->size != e[1]->size || !e[0]->error.empty() || !e[1]->error.empty()) {
+      continue;
+    }
+    for (int s = 0; s < 2; ++s) {
+      if (e[s]->has_digest || !sides_[s].volume) continue;
+      const CacheKey key{e[s]->gfid, e[s]->size, e[s]->mtime_ns, e[s]->ctime_ns};
+      if (e[s]->has_gfid) {
+        auto it = cache_[s].find(key);
+        if (it != cache_[s].end()) {
+          e[s]->digest = it->second;
+          e[s]->has_digest = true;
+          continue;
+        }
+      }
+      jobs.push_back(DigestJob{sides_[s].volume.get(), e[s], snaps[s]->objects[idx[s]].get(), {}, {}});
+    }
+  }
+  GEOREP_RETURN_IF_ERROR(RunDigestJobs(&jobs, options_.threads, stats));
+  for (const DigestJob& job : jobs) {
+    const Entry* e = job.entry;
+    if (!e->has_digest || !e->has_gfid) continue;
+    const int s = job.volume == sides_[0].volume.get() ? 0 : 1;
+    cache_[s][CacheKey{e->gfid, e->size, e->mtime_ns, e->ctime_ns}] = e->digest;
+  }
+  return Status::Ok();
+}
+
+Result<PassResult> Verifier::RunPass(bool skip_content_if_metadata_differs) {
+  const Clock::time_point t0 = Clock::now();
+  // The secondary is scanned on a second thread while this one scans the
+  // primary: the two volumes usually live on different servers.
+  std::optional<Result<Snapshot>> secondary;
+  std::thread other([&] { secondary.emplace(ScanSide(sides_[1])); });
+  Result<Snapshot> primary = ScanSide(sides_[0]);
+  other.join();
+  if (!primary.ok()) return primary.status().Annotate("primary");
+  if (!secondary->ok()) return secondary->status().Annotate("secondary");
+  Snapshot& p = *primary;
+  Snapshot& s = **secondary;
+
+  PassResult result;
+  result.stats.primary_entries = p.entries.size();
+  result.stats.secondary_entries = s.entries.size();
+  Result<std::vector<Difference>> diffs = DiffManifests(p.entries, s.entries, options_.diff);
+  if (!diffs.ok()) return diffs.status();
+
+  bool compare_content = options_.diff.compare_content;
+  for (int k = 0; k < 2 && compare_content; ++k) {
+    if (sides_[k].manifest && !sides_[k].manifest->has_content) {
+      compare_content = false;
+      result.content_note = std::string("content not compared: the ") + (k == 0 ? "primary" : "secondary") +
+                            " manifest has no digests (make it with --manifest-only, without --no-content)";
+    }
+  }
+  if (compare_content && !(skip_content_if_metadata_differs && !diffs->empty())) {
+    GEOREP_RETURN_IF_ERROR(ComputeDigests(&p, &s, &result.stats));
+    diffs = DiffManifests(p.entries, s.entries, options_.diff);
+    if (!diffs.ok()) return diffs.status();
+    result.stats.content_compared = true;
+  }
+  result.differences = std::move(*diffs);
+  result.stats.seconds = SecondsSince(t0);
+  return result;
+}
+
+Result<Verifier::WaitResult> Verifier::WaitUntilEqual(std::chrono::milliseconds timeout) {
+  const Clock::time_point t0 = Clock::now();
+  const Clock::time_point deadline = t0 + timeout;
+  std::chrono::milliseconds delay = kWaitInitialDelay;
+  WaitResult w;
+  bool have_pass = false;
+  Status last_error;
+  // Bounded by time; the minimum delay also bounds the number of passes.
+  while (true) {
+    ++w.passes;
+    Result<PassResult> r = RunPass(/*skip_content_if_metadata_differs=*/true);
+    if (r.ok()) {
+      w.last = std::move(*r);
+      have_pass = true;
+      if (w.last.differences.empty()) {
+        w.equal = true;
+        w.seconds = SecondsSince(t0);
+        return w;
+      }
+    } else if (!r.status().retryable()) {
+      return r.status();
+    } else {
+      last_error = r.status();
+    }
+    const Clock::time_point now = Clock::now();
+    if (now >= deadline) break;
+    std::this_thread::sleep_for(std::min<Clock::duration>(delay, deadline - now));
+    delay = std::min(delay * 2, kWaitMaxDelay);
+  }
+  w.seconds = SecondsSince(t0);
+  if (!have_pass) return last_error;
+  return w;
+}
+
+}  // namespace georep::verify

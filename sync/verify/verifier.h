@@ -1,0 +1,101 @@
+// Compares a primary and a secondary tree: scans both at once (gfapi walks,
+// then per-entry details and content digests on a bounded pool of threads),
+// and diffs the two manifests. Reuses its gfapi connections across passes, so
+// --wait-until-equal can poll cheaply.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "common/status.h"
+#include "sync/verify/differ.h"
+#include "sync/verify/manifest.h"
+#include "sync/verify/volume.h"
+
+namespace georep::verify {
+
+constexpr int kDefaultThreads = 8;
+constexpr int kMaxThreads = 64;
+
+struct VerifyOptions {
+  DiffOptions diff;
+  // Concurrent gfapi requests per volume (details, then content reads).
+  int threads = kDefaultThreads;
+  std::string root = "/";  // compare only this subtree (same path on both sides)
+};
+
+// One side of the comparison: a live volume, or a manifest made elsewhere.
+struct Side {
+  std::unique_ptr<GlusterVolume> volume;
+  std::optional<Manifest> manifest;
+  std::string Describe() const;
+};
+
+struct PassStats {
+  size_t primary_entries = 0;
+  size_t secondary_entries = 0;
+  size_t files_hashed = 0;     // digests computed (not served from the cache)
+  uint64_t bytes_hashed = 0;
+  bool content_compared = false;
+  double seconds = 0;
+};
+
+struct PassResult {
+  std::vector<Difference> differences;
+  PassStats stats;
+  // Why content was not compared although asked for (e.g. a manifest
+  // without digests); empty otherwise.
+  std::string content_note;
+};
+
+// Scans one live volume into a manifest, with digests of every regular file
+// when `content` is set. Used by --manifest-only.
+Result<Manifest> BuildManifest(GlusterVolume* volume, const std::string& root, bool content,
+                               int threads);
+
+class Verifier {
+ public:
+  Verifier(Side primary, Side secondary, VerifyOptions options);
+
+  // One full comparison. With `skip_content_if_metadata_differs`, content is
+  // not read when metadata already differs (the waiting loop's fast path).
+  Result<PassResult> RunPass(bool skip_content_if_metadata_differs);
+
+  struct WaitResult {
+    bool equal = false;
+    int passes = 0;
+    double seconds = 0;         // from the start of the first pass
+    PassResult last;            // the last completed pass
+  };
+  // Repeats RunPass with bounded exponential backoff (kWaitInitialDelay
+  // doubling up to kWaitMaxDelay) until the trees are equal or `timeout`
+  // has passed. Transient errors (Code::kUnavailable) are retried within the
+  // same time limit; any other error ends the wait.
+  Result<WaitResult> WaitUntilEqual(std::chrono::milliseconds timeout);
+
+  static constexpr std::chrono::milliseconds kWaitInitialDelay{20};
+  static constexpr std::chrono::milliseconds kWaitMaxDelay{1000};
+
+ private:
+  struct Snapshot {
+    std::vector<Entry> entries;
+    std::vector<ObjectRef> objects;  // empty for a manifest side
+  };
+  Result<Snapshot> ScanSide(Side& side);
+  Status ComputeDigests(Snapshot* primary, Snapshot* secondary, PassStats* stats);
+
+  Side sides_[2];
+  VerifyOptions options_;
+  // Digests already computed, by side and (gfid, size, mtime, ctime): any
+  // write moves ctime, so an unchanged key means unchanged content.
+  using CacheKey = std::tuple<Gfid, uint64_t, int64_t, int64_t>;
+  std::map<CacheKey, ContentDigest> cache_[2];
+};
+
+}  // namespace georep::verify
