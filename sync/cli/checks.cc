@@ -1,0 +1,123 @@
+#include "sync/cli/checks.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+namespace georep::cli {
+
+long long ClockOffsetMs(const NodeClock& c) {
+  if (c.now_ns < c.sent_ns) return (c.now_ns - c.sent_ns) / 1000000;
+  if (c.now_ns > c.received_ns) return (c.now_ns - c.received_ns) / 1000000;
+  return 0;
+}
+
+std::string CheckClocks(const std::vector<NodeClock>& clocks, long long max_offset_ms) {
+  std::string unsynced, skewed;
+  for (const NodeClock& c : clocks) {
+    if (c.ntp != "synced") unsynced += (unsynced.empty() ? "" : ", ") + c.node;
+    long long off = ClockOffsetMs(c);
+    if (std::llabs(off) > max_offset_ms) {
+      skewed += (skewed.empty() ? "" : ", ") + c.node + " (" + (off > 0 ? "+" : "") + std::to_string(off) + " ms)";
+    }
+  }
+  if (!skewed.empty()) {
+    return "Clocks differ by more than " + std::to_string(max_offset_ms) + " ms on " + skewed +
+           ": checkpoints and LAST_SYNCED compare times across nodes. Fix: synchronise all primary and "
+           "secondary nodes with NTP (chrony, systemd-timesyncd), or add force to create anyway";
+  }
+  if (!unsynced.empty()) {
+    return "The kernel reports the clock as not synchronised (NTP) on " + unsynced +
+           ". Fix: run an NTP client (chrony, systemd-timesyncd) on every primary and secondary node, "
+           "or add force to create anyway";
+  }
+  return "";
+}
+
+std::string CheckAccounts(const std::string& user, const std::vector<NodeAccount>& accounts, std::string* warning) {
+  warning->clear();
+  std::string missing;
+  for (const NodeAccount& a : accounts) {
+    if (!a.exists) missing += (missing.empty() ? "" : ", ") + a.node;
+  }
+  std::vector<const NodeAccount*> present;
+  for (const NodeAccount& a : accounts) {
+    if (a.exists) present.push_back(&a);
+  }
+  bool differ = false;
+  for (const NodeAccount* a : present) {
+    if (a->uid != present[0]->uid || a->gid != present[0]->gid) differ = true;
+  }
+  if (differ) {
+    std::string list;
+    for (const NodeAccount* a : present) {
+      list += (list.empty() ? "" : ", ") + a->node + " uid " + std::to_string(a->uid) + " gid " +
+              std::to_string(a->gid);
+    }
+    *warning = "Warning: the account " + user + " has different UID/GID on the secondary nodes (" + list +
+               "); give it the same UID and GID everywhere so that a failover keeps its files' ownership";
+  }
+  if (!missing.empty()) {
+    return "The account " + user + " does not exist on secondary node(s) " + missing +
+           ". Fix: create it on every secondary node (same UID and GID everywhere), e.g. useradd " + user;
+  }
+  return "";
+}
+
+std::string CheckDirection(const DirectionFacts& f) {
+  for (const SessionRef& s : f.secondary_sessions) {
+    bool back_to_us = s.secondary_volume == f.primary_volume &&
+                      (std::find(f.primary_hosts.begin(), f.primary_hosts.end(), s.secondary_host) !=
+                       f.primary_hosts.end());
+    if (s.primary_volume == f.secondary_volume && back_to_us) {
+      return "Refused: " + f.secondary_volume + " on " + f.secondary_host + " is already a georep primary of " +
+             f.primary_volume + " (session " + s.name + "); replicating in both directions would let each volume "
+             "overwrite the other. Fix: delete that session first, or check the order: georep <primary-vol> "
+             "<host>::<secondary-vol>";
+    }
+  }
+  if (f.primary_read_only) {
+    return "Refused: the volumes look swapped: primary volume " + f.primary_volume +
+           " is read-only (features.read-only on), as a georep secondary is. Fix: check the order: georep "
+           "<primary-vol> <host>::<secondary-vol>, or turn features.read-only off on " + f.primary_volume +
+           " if it really is the primary";
+  }
+  if (f.usage_known && f.primary_empty && !f.secondary_empty) {
+    return "Refused: the volumes look swapped: primary volume " + f.primary_volume + " is empty while " +
+           f.secondary_volume + " on " + f.secondary_host + " holds data. Fix: check the order: georep "
+           "<primary-vol> <host>::<secondary-vol>";
+  }
+  return "";
+}
+
+std::string HumanBytes(unsigned long long b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1024 && u < 5) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+std::string CheckEmpty(const std::string& volume, const std::string& host, const std::vector<std::string>& entries) {
+  if (entries.empty()) return "";
+  std::string list;
+  for (const std::string& e : entries) list += (list.empty() ? "" : ", ") + e;
+  return "Secondary volume " + volume + " on " + host + " is not empty (it holds " + list +
+         "). Fix: use an empty volume, or add force to replicate into it anyway (files it already holds "
+         "are not removed and may conflict)";
+}
+
+std::string CheckRoom(const std::string& secondary_volume, const std::string& host, unsigned long long primary_used,
+                      unsigned long long secondary_avail) {
+  if (secondary_avail >= primary_used) return "";
+  return "Secondary volume " + secondary_volume + " on " + host + " has " + HumanBytes(secondary_avail) +
+         " free but the primary volume holds " + HumanBytes(primary_used) +
+         ". Fix: add bricks or space to the secondary volume, or add force to create anyway";
+}
+
+}  // namespace georep::cli

@@ -1,0 +1,836 @@
+#include "sync/cli/commands.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "sync/cli/checks.h"
+#include "sync/cli/config_keys.h"
+#include "sync/cli/gluster.h"
+#include "sync/cli/paths.h"
+#include "sync/cli/peer_ops.h"
+#include "sync/cli/status_view.h"
+#include "sync/cli/target.h"
+#include "sync/cli/text_util.h"
+#include "sync/cli/volume_probe.h"
+
+namespace georep::cli {
+
+namespace {
+
+constexpr int kSshTimeoutS = 60;
+constexpr int kProbeTimeoutS = 60;
+constexpr const char* kFailed = "georep command failed";
+
+long long NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A failure the command reports: the message (cause and fix) and exit 1.
+struct Failure {
+  std::string message;
+};
+
+class Cli {
+ public:
+  Cli(const Invocation& inv, Runner* runner, std::ostream& out, std::ostream& err)
+      : o_(inv.options), words_(inv.words), runner_(runner), out_(out), err_(err),
+        gluster_(runner, o_.glusterd_sock, o_.gluster_log) {
+    if (o_.state_dir.empty()) o_.state_dir = DefaultStateDir();
+  }
+
+  int Run();
+
+ private:
+  int Fail(const std::string& msg) {
+    if ((o_.xml || o_.json) && is_status_) {
+      if (o_.xml) {
+        out_ << "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<cliOutput>\n  <opRet>-1</opRet>\n"
+             << "  <opErrno>0</opErrno>\n  <opErrstr>" << msg << "</opErrstr>\n</cliOutput>\n";
+      } else {
+        out_ << "{\"error\": \"" << msg << "\"}\n";
+      }
+      return 1;
+    }
+    err_ << msg << "\n" << kFailed << "\n";
+    return 1;
+  }
+  int Usage() {
+    err_ << UsageText();
+    return 1;
+  }
+
+  int Status(const std::string& only_volume, const std::string& only_session, const std::string& display,
+             bool detail);
+  int Create(const std::string& pvol, const Target& t, const CreateFlags& f);
+  int StateChange(const std::string& pvol, const Target& t, const std::string& verb, bool force);
+  int Config(const std::string& pvol, const Target& t, const std::vector<std::string>& args);
+  int Checkpoint(const std::string& pvol, const Target& t);
+  int Delete(const std::string& pvol, const Target& t, bool reset);
+
+  // Reads the local node's copy of a session; Failure text if it is missing.
+  bool LoadSession(const std::string& pvol, const Target& t, KeyValues* conf, std::string* fail);
+  // Writes `conf` on every node; returns "" or the failure.
+  std::string WriteEverywhere(const std::string& name, const KeyValues& conf, const std::string& mode,
+                              const std::string* known_hosts);
+  // Nodes of the local pool that must answer; "" or failure.
+  std::string ConnectedNodes(std::vector<PoolPeer>* pool);
+  // Runs peer_georep op on all nodes and checks every connected node answered
+  // without an error line.
+  std::string ExecuteAll(const std::string& op, const std::vector<std::string>& args,
+                         std::vector<PeerLine>* lines);
+  std::string NodeName(const std::string& uuid) const;
+
+  std::vector<std::string> AdminSsh(const Target& t, int port) const;
+  // Runs `peer_georep remote <op> args` on the secondary host as the admin.
+  Result<std::vector<PeerLine>> Remote(const Target& t, int port, const std::string& op,
+                                       const std::vector<std::string>& args);
+  std::string GateCommand() const;
+  Result<std::string> HostKeysFor(const Target& t, int port);
+
+  GlobalOptions o_;
+  std::vector<std::string> words_;
+  Runner* runner_;
+  std::ostream& out_;
+  std::ostream& err_;
+  Gluster gluster_;
+  std::map<std::string, std::string> node_names_;  // uuid -> host name
+  bool is_status_ = false;
+};
+
+std::string Between(const std::string& pvol, const Target& t) { return pvol + " and " + t.Display(); }
+std::string Amp(const std::string& pvol, const Target& t) { return pvol + " & " + t.Display(); }
+
+std::string Cli::NodeName(const std::string& uuid) const {
+  auto it = node_names_.find(uuid);
+  return it == node_names_.end() ? uuid : it->second;
+}
+
+std::string Cli::ConnectedNodes(std::vector<PoolPeer>* pool) {
+  Result<std::vector<PoolPeer>> p = gluster_.Pool();
+  if (!p.ok()) return p.status().message() + "; is glusterd running on this node?";
+  *pool = *p;
+  for (const PoolPeer& peer : *pool) node_names_[peer.uuid] = peer.hostname;
+  for (const PoolPeer& peer : *pool) {
+    if (!peer.connected) {
+      return "Peer " + peer.hostname + " is not connected: georep sessions are changed on every primary node "
+             "together; bring it back (gluster peer status) and retry";
+    }
+  }
+  return "";
+}
+
+std::string Cli::ExecuteAll(const std::string& op, const std::vector<std::string>& args,
+                            std::vector<PeerLine>* lines) {
+  std::vector<PoolPeer> pool;
+  if (std::string f = ConnectedNodes(&pool); !f.empty()) return f;
+  Result<std::vector<PeerLine>> r = gluster_.Execute(op, args);
+  if (!r.ok()) return r.status().message();
+  *lines = *r;
+  std::set<std::string> answered;
+  for (const PeerLine& pl : *lines) answered.insert(pl.node);
+  // glusterd runs the helper on the connected peers only; a node that printed
+  // nothing (or the wrong helper) must not pass for a success.
+  for (const PoolPeer& peer : pool) {
+    if (!answered.count(peer.uuid)) {
+      return "node " + peer.hostname + " did not answer (georep not installed there, or an older version?); "
+             "install the same georep on every node";
+    }
+  }
+  for (const PeerLine& pl : *lines) {
+    if (pl.kind == "error") return "on " + NodeName(pl.node) + ": " + pl.Get("msg");
+  }
+  return "";
+}
+
+bool Cli::LoadSession(const std::string& pvol, const Target& t, KeyValues* conf, std::string* fail) {
+  std::string name = SessionName(pvol, t);
+  std::string text;
+  if (!ReadFile(SessionConfPath(o_.state_dir, name), &text)) {
+    *fail = "georep session between " + Between(pvol, t) + " does not exist.";
+    return false;
+  }
+  *conf = ParseKeyValues(text);
+  if (t.user_given && Lookup(*conf, "secondary_user", "root") != t.user) {
+    *fail = "georep session between " + pvol + " and " + t.host + "::" + t.volume + " uses the account " +
+            Lookup(*conf, "secondary_user", "root") + ", not " + t.user + ".";
+    return false;
+  }
+  return true;
+}
+
+std::string Cli::WriteEverywhere(const std::string& name, const KeyValues& conf, const std::string& mode,
+                                 const std::string* known_hosts) {
+  std::string text;
+  for (const auto& [k, v] : conf) {
+    if (k == "ssh_identity" || k == "ssh_known_hosts") continue;  // node-local, the helper fills them
+    text += k + "=" + v + "\n";
+  }
+  std::vector<std::string> args = {KeyArg("name", name), KeyArg("mode", mode), KeyArg("conf", text)};
+  if (known_hosts != nullptr) args.push_back(KeyArg("known_hosts", *known_hosts));
+  std::vector<PeerLine> lines;
+  return ExecuteAll("session-write", args, &lines);
+}
+
+std::vector<std::string> Cli::AdminSsh(const Target& t, int port) const {
+  std::vector<std::string> argv = {"ssh", "-n", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+                                   "-o", "ConnectTimeout=10", "-p", std::to_string(port)};
+  if (!o_.ssh_identity.empty()) argv.insert(argv.end(), {"-i", o_.ssh_identity, "-o", "IdentitiesOnly=yes"});
+  if (!o_.ssh_known_hosts.empty()) argv.insert(argv.end(), {"-o", "UserKnownHostsFile=" + o_.ssh_known_hosts});
+  argv.push_back(t.user + "@" + t.host);
+  return argv;
+}
+
+Result<std::vector<PeerLine>> Cli::Remote(const Target& t, int port, const std::string& op,
+                                          const std::vector<std::string>& args) {
+  std::vector<std::string> argv = AdminSsh(t, port);
+  std::string cmd = PeerHelperPath() + " remote " + op;
+  for (const std::string& a : args) cmd += " " + a;  // percent-encoded: no shell syntax survives
+  argv.push_back(cmd);
+  Result<ProcessResult> r = runner_->Run(argv, kSshTimeoutS);
+  if (!r.ok()) return r.status();
+  std::string detail = Trim(r->err);
+  if (r->timed_out) {
+    return ::georep::Status(Code::kUnavailable, "ssh " + t.user + "@" + t.host + " did not answer within " +
+                                                   std::to_string(kSshTimeoutS) + " s");
+  }
+  if (r->exit_code == 255) {
+    return ::georep::Status(
+        Code::kPermissionDenied,
+        "Cannot log in to " + t.user + "@" + t.host + " (port " + std::to_string(port) +
+            ") over SSH without a password: " + (detail.empty() ? "ssh failed" : detail) +
+            ". Fix: authorise this node's admin key for " + t.user + "@" + t.host +
+            " (ssh-copy-id) and make sure its host key is in known_hosts");
+  }
+  if (r->exit_code == 127 || r->exit_code == 126) {
+    return ::georep::Status(Code::kFailedPrecondition,
+                            "georep is not installed on " + t.host + " (" + PeerHelperPath() +
+                                " cannot run: " + detail + "); install georep on every secondary node");
+  }
+  std::vector<PeerLine> lines = ParsePeerLines(r->out);
+  if (lines.empty()) {
+    return ::georep::Status(Code::kIOError, "unexpected answer from " + t.host + ": " + Trim(r->out + " " + detail));
+  }
+  return lines;
+}
+
+std::string Cli::GateCommand() const {
+  std::string cmd = PeerHelperPath() + " gate";
+  if (!o_.receiver_command.empty() && o_.receiver_command[0] == '/') cmd += " receiver=" + o_.receiver_command;
+  return cmd;
+}
+
+Result<std::string> Cli::HostKeysFor(const Target& t, int port) {
+  // The session trusts exactly the host keys the admin already trusts: the
+  // admin's known_hosts (or the system one) is where the check above passed.
+  std::string name = port == 22 ? t.host : "[" + t.host + "]:" + std::to_string(port);
+  std::vector<std::string> files;
+  if (!o_.ssh_known_hosts.empty()) {
+    files.push_back(o_.ssh_known_hosts);
+  } else {
+    const char* home = getenv("HOME");
+    if (home != nullptr) files.push_back(std::string(home) + "/.ssh/known_hosts");
+    files.push_back("/etc/ssh/ssh_known_hosts");
+  }
+  std::string out;
+  for (const std::string& f : files) {
+    if (access(f.c_str(), R_OK) != 0) continue;
+    Result<ProcessResult> r = runner_->Run({"ssh-keygen", "-F", name, "-f", f}, 30);
+    if (!r.ok()) return r.status();
+    for (const std::string& line : Split(r->out, '\n')) {
+      std::string l = Trim(line);
+      if (l.empty() || l[0] == '#') continue;
+      // Hashed entries stay hashed; ssh matches them by name.
+      out += l + "\n";
+    }
+  }
+  if (out.empty()) {
+    return ::georep::Status(Code::kFailedPrecondition,
+                            "no known host key for " + name + "; connect once with ssh as the admin to verify and "
+                            "record it (host key checking is mandatory for sessions)");
+  }
+  return out;
+}
+
+int Cli::Status(const std::string& only_volume, const std::string& only_session, const std::string& display,
+                bool detail) {
+  is_status_ = true;
+  std::vector<PeerLine> lines;
+  std::vector<std::string> args;
+  if (!only_session.empty()) args.push_back(KeyArg("name", only_session));
+  if (std::string f = ExecuteAll("status", args, &lines); !f.empty()) return Fail(f);
+  // Sessions as the local node knows them (all nodes hold the same ones).
+  std::vector<std::string> names;
+  std::map<std::string, KeyValues> confs;
+  for (const PeerLine& pl : lines) {
+    if (pl.kind != "session") continue;
+    std::string n = pl.Get("name");
+    if (confs.count(n)) continue;
+    std::string text;
+    KeyValues kv;
+    if (ReadFile(SessionConfPath(o_.state_dir, n), &text)) kv = ParseKeyValues(text);
+    else kv = pl.fields;  // known to another node only: show what it says
+    if (!only_volume.empty() && Lookup(kv, "primary_volume") != only_volume) continue;
+    names.push_back(n);
+    confs[n] = kv;
+  }
+  std::sort(names.begin(), names.end());
+  if (names.empty()) {
+    if (!only_session.empty()) return Fail("No active georep sessions between " + display + ".");
+    if (!only_volume.empty()) return Fail("No active georep sessions for " + only_volume + ".");
+    return Fail("No active georep sessions");
+  }
+  std::vector<std::pair<std::string, std::vector<StatusRow>>> all;
+  for (const std::string& n : names) {
+    SessionView view;
+    view.name = n;
+    view.conf = confs[n];
+    Result<VolumeInfo> vi = gluster_.Volume(Lookup(view.conf, "primary_volume"));
+    if (vi.ok()) view.bricks = vi->bricks;
+    std::vector<PeerLine> bricks;
+    for (const PeerLine& pl : lines) {
+      if (pl.kind == "brick" && pl.Get("session") == n) bricks.push_back(pl);
+    }
+    all.emplace_back(n, BuildStatusRows(view, bricks));
+  }
+  if (o_.xml) {
+    out_ << FormatStatusXml(all, detail);
+  } else if (o_.json) {
+    out_ << FormatStatusJson(all, detail);
+  } else {
+    std::vector<StatusRow> rows;
+    for (auto& [n, r] : all) rows.insert(rows.end(), r.begin(), r.end());
+    out_ << FormatStatusTable(rows, detail) << "\n";
+  }
+  return 0;
+}
+
+int Cli::Create(const std::string& pvol, const Target& t, const CreateFlags& f) {
+  const std::string name = SessionName(pvol, t);
+  std::vector<std::string> warnings;
+  auto skippable = [&](const std::string& msg) -> bool {
+    // A check that force may skip: with force it becomes a warning.
+    if (msg.empty()) return false;
+    if (f.force) {
+      warnings.push_back("Warning (skipped by force): " + msg);
+      return false;
+    }
+    return true;
+  };
+
+  // 1. The primary volume.
+  Result<VolumeInfo> pv = gluster_.Volume(pvol);
+  if (!pv.ok()) {
+    if (pv.status().code() == Code::kNotFound) return Fail("Primary volume " + pvol + " does not exist.");
+    return Fail(pv.status().message());
+  }
+  if (!pv->started()) {
+    return Fail("Primary volume " + pvol + " is not started (" + pv->status + "). Fix: gluster volume start " + pvol);
+  }
+  // 2. An existing session.
+  std::string existing_text;
+  bool exists = ReadFile(SessionConfPath(o_.state_dir, name), &existing_text);
+  KeyValues existing = ParseKeyValues(existing_text);
+  if (exists && !f.force) {
+    return Fail("georep session between " + Between(pvol, t) + " is already created.");
+  }
+  if (exists && (Lookup(existing, "state") == "started" || Lookup(existing, "state") == "paused")) {
+    return Fail("georep session between " + Between(pvol, t) + " is running; stop it before re-creating it.");
+  }
+  // 3. Every primary node answers.
+  std::vector<PoolPeer> pool;
+  if (std::string fail = ConnectedNodes(&pool); !fail.empty()) return Fail(fail);
+  std::vector<std::string> primary_hosts;
+  for (const Brick& b : pv->bricks) primary_hosts.push_back(b.host);
+  for (const PoolPeer& p : pool) primary_hosts.push_back(p.hostname);
+  // 4. The secondary volume, from the secondary's glusterd over TCP.
+  Result<VolumeInfo> sv = gluster_.Volume(t.volume, t.host);
+  if (!sv.ok()) {
+    if (sv.status().code() == Code::kNotFound) {
+      return Fail("Secondary volume " + t.volume + " does not exist on " + t.host + ".");
+    }
+    return Fail("Unable to fetch the secondary volume details: " + sv.status().message());
+  }
+  if (!sv->started()) {
+    return Fail("Secondary volume " + t.volume + " on " + t.host + " is not started (" + sv->status +
+                "). Fix: gluster volume start " + t.volume + " on a secondary node");
+  }
+  if (sv->id == pv->id) {
+    return Fail("Refused: " + t.Display() + " is the primary volume itself. Fix: name a volume of the secondary cluster");
+  }
+
+  // 5. The admin's SSH access to the secondary, and what the secondary says.
+  DirectionFacts dir;
+  dir.primary_volume = pvol;
+  dir.secondary_host = t.host;
+  dir.secondary_volume = t.volume;
+  dir.primary_hosts = primary_hosts;
+  dir.primary_read_only = pv->Option("features.read-only") == "on";
+  std::vector<NodeClock> clocks;
+  std::string keys_known_hosts;
+  if (!f.no_verify) {
+    long long sent = NowNs();
+    Result<std::vector<PeerLine>> info = Remote(t, f.ssh_port, "info", {KeyArg("user", t.user)});
+    long long received = NowNs();
+    if (!info.ok()) return Fail(info.status().message());
+    std::vector<NodeAccount> accounts;
+    for (const PeerLine& pl : *info) {
+      if (pl.kind == "session") {
+        dir.secondary_sessions.push_back({pl.Get("name"), pl.Get("primary_volume"), pl.Get("secondary_host"),
+                                          pl.Get("secondary_volume")});
+      } else if (pl.kind == "clock") {
+        clocks.push_back({t.host, std::stoll(pl.Get("now_ns")), pl.Get("ntp"), sent, received});
+      } else if (pl.kind == "error") {
+        return Fail("on " + t.host + ": " + pl.Get("msg"));
+      }
+    }
+    // 6. The direction guard (never skipped: replicating the wrong way
+    // overwrites the data that was meant to be protected).
+    if (std::string m = CheckDirection(dir); !m.empty()) return Fail(m);
+    // 7. The account on every secondary node (all nodes need root's reach;
+    // a non-root account can only speak for the host it logs in to).
+    if (t.user == "root") {
+      long long sent2 = NowNs();
+      Result<std::vector<PeerLine>> acc = Remote(t, f.ssh_port, "cluster", {KeyArg("op", "account"), KeyArg("user", t.user)});
+      Result<std::vector<PeerLine>> clk = Remote(t, f.ssh_port, "cluster", {KeyArg("op", "clock")});
+      long long received2 = NowNs();
+      if (!acc.ok()) return Fail(acc.status().message());
+      if (!clk.ok()) return Fail(clk.status().message());
+      clocks.clear();
+      for (const PeerLine& pl : *clk) {
+        if (pl.kind == "clock") clocks.push_back({pl.Get("hostname") + "(" + pl.node.substr(0, 8) + ")",
+                                                  std::stoll(pl.Get("now_ns")), pl.Get("ntp"), sent2, received2});
+        if (pl.kind == "error") return Fail("on the secondary cluster: " + pl.Get("msg"));
+      }
+      for (const PeerLine& pl : *acc) {
+        if (pl.kind == "account") {
+          NodeAccount a;
+          a.node = pl.Get("hostname") + "(" + pl.node.substr(0, 8) + ")";
+          a.exists = pl.Get("exists") == "yes";
+          if (a.exists) {
+            a.uid = std::stoll(pl.Get("uid"));
+            a.gid = std::stoll(pl.Get("gid"));
+          }
+          accounts.push_back(a);
+        }
+      }
+    } else {
+      for (const PeerLine& pl : *info) {
+        if (pl.kind == "account") {
+          NodeAccount a;
+          a.node = t.host;
+          a.exists = pl.Get("exists") == "yes";
+          if (a.exists) {
+            a.uid = std::stoll(pl.Get("uid"));
+            a.gid = std::stoll(pl.Get("gid"));
+          }
+          accounts.push_back(a);
+        }
+      }
+      warnings.push_back("Note: " + t.user + " is not root, so the account was checked on " + t.host +
+                         " only; set_georep_pem_keys.sh checks it on every secondary node");
+    }
+    std::string acc_warning;
+    std::string acc_fail = CheckAccounts(t.user, accounts, &acc_warning);
+    if (!acc_warning.empty()) warnings.push_back(acc_warning);
+    if (skippable(acc_fail)) return Fail(acc_fail);
+
+    // 8. Empty and big enough, seen through gfapi.
+    Result<VolumeUsage> su = ProbeVolume(t.host, t.volume, o_.gluster_log, kProbeTimeoutS);
+    if (!su.ok()) return Fail("Cannot look into secondary volume " + t.volume + ": " + su.status().message());
+    Result<VolumeUsage> pu = ProbeVolume(pv->bricks.empty() ? "localhost" : pv->bricks[0].host, pvol, o_.gluster_log,
+                                         kProbeTimeoutS);
+    if (!pu.ok()) return Fail("Cannot look into primary volume " + pvol + ": " + pu.status().message());
+    dir.usage_known = true;
+    dir.primary_empty = pu->root_entries.empty();
+    dir.secondary_empty = su->root_entries.empty();
+    if (std::string m = CheckDirection(dir); !m.empty()) return Fail(m);
+    if (std::string m = CheckEmpty(t.volume, t.host, su->root_entries); skippable(m)) return Fail(m);
+    if (std::string m = CheckRoom(t.volume, t.host, pu->used_bytes, su->avail_bytes); skippable(m)) return Fail(m);
+  }
+
+  // 9. Clocks of every primary node (and the secondary ones gathered above).
+  {
+    std::vector<PeerLine> lines;
+    long long sent = NowNs();
+    if (std::string fail = ExecuteAll("clock", {}, &lines); !fail.empty()) return Fail(fail);
+    long long received = NowNs();
+    for (const PeerLine& pl : lines) {
+      if (pl.kind == "clock") clocks.push_back({NodeName(pl.node), std::stoll(pl.Get("now_ns")), pl.Get("ntp"), sent, received});
+    }
+    if (std::string m = CheckClocks(clocks, kMaxClockOffsetMs); skippable(m)) return Fail(m);
+  }
+
+  // 10. Every primary node has its replication key.
+  std::vector<std::string> pubkeys;
+  {
+    std::vector<PeerLine> lines;
+    if (std::string fail = ExecuteAll("keygen", {}, &lines); !fail.empty()) return Fail(fail);
+    for (const PeerLine& pl : lines) {
+      if (pl.kind == "pubkey") pubkeys.push_back(pl.Get("key"));
+    }
+  }
+  // 11. The secondary's host keys for the session's known_hosts.
+  Result<std::string> known = HostKeysFor(t, f.ssh_port);
+  if (!known.ok()) return Fail(known.status().message());
+
+  for (const std::string& w : warnings) err_ << w << "\n";
+
+  // 12. push-pem: the keys into the account's authorized_keys on the secondary.
+  std::string all_keys;
+  for (const std::string& k : pubkeys) all_keys += k + "\n";
+  if (f.push_pem) {
+    Result<std::vector<PeerLine>> r =
+        t.user == "root"
+            ? Remote(t, f.ssh_port, "cluster",
+                     {KeyArg("op", "install-keys"), KeyArg("user", t.user), KeyArg("keys", all_keys),
+                      KeyArg("gate", GateCommand())})
+            : Remote(t, f.ssh_port, "install-keys",
+                     {KeyArg("user", t.user), KeyArg("keys", all_keys), KeyArg("gate", GateCommand()),
+                      KeyArg("drop", "georep_" + pvol + "_" + t.volume + ".pub")});
+    if (!r.ok()) return Fail("push-pem failed: " + r.status().message());
+    for (const PeerLine& pl : *r) {
+      if (pl.kind == "error") return Fail("push-pem failed on " + pl.Get("hostname") + ": " + pl.Get("msg"));
+    }
+  }
+
+  // 13. The session on every primary node; undone everywhere on any failure.
+  KeyValues conf = exists ? existing : KeyValues{};
+  SetValue(&conf, "primary_volume", pvol);
+  SetValue(&conf, "secondary_host", t.host);
+  SetValue(&conf, "secondary_user", t.user);
+  SetValue(&conf, "secondary_volume", t.volume);
+  SetValue(&conf, "ssh_port", std::to_string(f.ssh_port));
+  if (!Has(conf, "receiver_command")) {
+    SetValue(&conf, "receiver_command", o_.receiver_command.empty() ? "georep-receiver" : o_.receiver_command);
+  }
+  SetValue(&conf, "state", "created");
+  SetValue(&conf, "checkpoint", "");
+  auto rollback = [&]() {
+    std::vector<PeerLine> ignored;
+    (void)ExecuteAll("session-delete", {KeyArg("name", name), KeyArg("reset", exists ? "no" : "yes")}, &ignored);
+  };
+  if (std::string fail = WriteEverywhere(name, conf, exists ? "any" : "create", &*known); !fail.empty()) {
+    rollback();
+    return Fail("Cannot create the session: " + fail);
+  }
+  // 14. Every primary node reaches the secondary with its own key, through
+  // the gate (never skipped: without it no worker can run).
+  {
+    std::vector<PeerLine> lines;
+    if (std::string fail = ExecuteAll("check-ssh", {KeyArg("name", name)}, &lines); !fail.empty()) {
+      rollback();
+      return Fail("Primary node cannot reach " + t.user + "@" + t.host + " over SSH with its replication key: " + fail +
+                  ". Fix: create with push-pem" +
+                  (t.user == "root" ? "" : ", then run set_georep_pem_keys.sh " + t.user + " " + pvol + " " + t.volume +
+                                               " as root on a secondary node"));
+    }
+  }
+  // 15. Keep the secondary idle: only the receiver writes to it.
+  if (t.user == "root" && !f.no_verify) {
+    Result<std::vector<PeerLine>> r =
+        Remote(t, f.ssh_port, "read-only", {KeyArg("volume", t.volume), KeyArg("value", "on")});
+    std::string fail = !r.ok() ? r.status().message() : "";
+    if (r.ok()) {
+      for (const PeerLine& pl : *r) {
+        if (pl.kind == "error") fail = pl.Get("msg");
+      }
+    }
+    if (!fail.empty()) {
+      rollback();
+      return Fail("Cannot set features.read-only on secondary volume " + t.volume + ": " + fail);
+    }
+  } else {
+    err_ << "Note: features.read-only is not set on " << t.volume << " by this command; "
+         << (t.user == "root" ? "run `gluster volume set " + t.volume + " features.read-only on` on a secondary node"
+                              : "set_georep_pem_keys.sh " + t.user + " " + pvol + " " + t.volume + " sets it")
+         << "\n";
+  }
+  out_ << "Creating georep session between " << Amp(pvol, t) << " has been successful\n";
+  return 0;
+}
+
+int Cli::StateChange(const std::string& pvol, const Target& t, const std::string& verb, bool force) {
+  KeyValues conf;
+  std::string fail;
+  if (!LoadSession(pvol, t, &conf, &fail)) return Fail(fail);
+  std::string state = Lookup(conf, "state", "created");
+  std::string next;
+  if (verb == "start") {
+    if (state == "started" && !force) return Fail("georep session between " + Between(pvol, t) + " already started.");
+    if (state == "paused" && !force) {
+      return Fail("georep session between " + Between(pvol, t) + " is paused; use resume.");
+    }
+    if (!force) {
+      Result<VolumeInfo> pv = gluster_.Volume(pvol);
+      if (!pv.ok()) return Fail(pv.status().message());
+      if (!pv->started()) return Fail("Primary volume " + pvol + " is not started. Fix: gluster volume start " + pvol);
+    }
+    next = "started";
+  } else if (verb == "stop") {
+    if (state != "started" && state != "paused" && !force) {
+      return Fail("georep session between " + Between(pvol, t) + " is not running.");
+    }
+    next = "stopped";
+  } else if (verb == "pause") {
+    if (state == "paused" && !force) return Fail("georep session between " + Between(pvol, t) + " already paused.");
+    if (state != "started" && state != "paused") {
+      return Fail("georep session between " + Between(pvol, t) + " is not running; start it first.");
+    }
+    next = "paused";
+  } else {  // resume
+    if (state != "paused" && !force) return Fail("georep session between " + Between(pvol, t) + " is not paused.");
+    if (state != "paused" && state != "started") {
+      return Fail("georep session between " + Between(pvol, t) + " is not running; start it first.");
+    }
+    next = "started";
+  }
+  SetValue(&conf, "state", next);
+  if (std::string f = WriteEverywhere(SessionName(pvol, t), conf, "update", nullptr); !f.empty()) {
+    return Fail("Cannot " + verb + " the session: " + f);
+  }
+  static const std::map<std::string, std::string> kDone = {
+      {"start", "Starting"}, {"stop", "Stopping"}, {"pause", "Pausing"}, {"resume", "Resuming"}};
+  out_ << kDone.at(verb) << " georep session between " << Amp(pvol, t) << " has been successful\n";
+  return 0;
+}
+
+int Cli::Config(const std::string& pvol, const Target& t, const std::vector<std::string>& args) {
+  KeyValues conf;
+  std::string fail;
+  if (!LoadSession(pvol, t, &conf, &fail)) return Fail(fail);
+  if (args.empty()) {
+    for (const ConfigKey& k : ConfigKeys()) out_ << k.name << ":" << EffectiveValue(conf, k.name) << "\n";
+    return 0;
+  }
+  if (args.size() == 2 && args[0] == "checkpoint" && args[1] == "now") return Checkpoint(pvol, t);
+  if (args.size() > 2) return Usage();
+  std::string key = args[0];
+  bool reset = !key.empty() && key[0] == '!';
+  if (reset) key = key.substr(1);
+  const ConfigKey* k = FindConfigKey(key);
+  if (k == nullptr) return Fail("Invalid config key '" + key + "'; `georep " + pvol + " " + t.Display() + " config` lists the valid keys.");
+  if (args.size() == 1 && !reset) {
+    out_ << EffectiveValue(conf, key) << "\n";
+    return 0;
+  }
+  if (!k->settable) {
+    return Fail("Config key '" + key + "' cannot be changed with config: " + k->description);
+  }
+  if (reset) {
+    EraseKey(&conf, key);
+  } else {
+    if (::georep::Status st = ValidateConfigValue(key, args[1]); !st.ok()) return Fail(st.message());
+    SetValue(&conf, key, args[1]);
+  }
+  if (::georep::Status st = ValidateConfigSet(conf); !st.ok()) return Fail(st.message());
+  if (std::string f = WriteEverywhere(SessionName(pvol, t), conf, "update", nullptr); !f.empty()) {
+    return Fail("Cannot update the config: " + f);
+  }
+  out_ << "georep config updated successfully\n";
+  return 0;
+}
+
+int Cli::Checkpoint(const std::string& pvol, const Target& t) {
+  KeyValues conf;
+  std::string fail;
+  if (!LoadSession(pvol, t, &conf, &fail)) return Fail(fail);
+  long long now = NowNs() / 1000000000LL;
+  SetValue(&conf, "checkpoint", std::to_string(now));
+  if (std::string f = WriteEverywhere(SessionName(pvol, t), conf, "update", nullptr); !f.empty()) {
+    return Fail("Cannot set the checkpoint: " + f);
+  }
+  out_ << "georep config updated successfully (checkpoint " << FormatLocalTime(now) << ")\n";
+  return 0;
+}
+
+int Cli::Delete(const std::string& pvol, const Target& t, bool reset) {
+  KeyValues conf;
+  std::string fail;
+  if (!LoadSession(pvol, t, &conf, &fail)) return Fail(fail);
+  std::string state = Lookup(conf, "state", "created");
+  if (state == "started" || state == "paused") {
+    return Fail("georep session between " + Between(pvol, t) + " is still active. Please stop the session and retry.");
+  }
+  if (!o_.script && isatty(0)) {
+    err_ << "Deleting the georep session between " << Amp(pvol, t) << (reset ? " and its sync positions" : "")
+         << ". Do you want to continue? (y/n) ";
+    std::string answer;
+    std::getline(std::cin, answer);
+    if (answer != "y" && answer != "Y") return Fail("Deletion aborted.");
+  }
+  std::vector<PeerLine> lines;
+  if (std::string f = ExecuteAll("session-delete", {KeyArg("name", SessionName(pvol, t)), KeyArg("reset", reset ? "yes" : "no")}, &lines);
+      !f.empty()) {
+    return Fail("Cannot delete the session: " + f);
+  }
+  out_ << "Deleting georep session between " << Amp(pvol, t) << " has been successful\n";
+  // The secondary's protection is lifted explicitly, or the admin is told how.
+  std::string user = Lookup(conf, "secondary_user", "root");
+  int port = std::stoi(Lookup(conf, "ssh_port", "22"));
+  std::string why;
+  if (user == "root") {
+    Target admin = t;
+    admin.user = "root";
+    Result<std::vector<PeerLine>> r = Remote(admin, port, "read-only", {KeyArg("volume", t.volume), KeyArg("value", "off")});
+    if (!r.ok()) why = r.status().message();
+    else for (const PeerLine& pl : *r) if (pl.kind == "error") why = pl.Get("msg");
+  } else {
+    why = "the session's account " + user + " cannot change volume options";
+  }
+  if (why.empty()) {
+    out_ << "features.read-only turned off on secondary volume " << t.volume << " (it now accepts writes from any client)\n";
+  } else {
+    err_ << "Note: features.read-only is still on for secondary volume " << t.volume << " on " << t.host << " (" << why
+         << "); run `gluster volume set " << t.volume << " features.read-only off` on a secondary node when it "
+         << "should accept writes\n";
+  }
+  return 0;
+}
+
+int Cli::Run() {
+  const auto& w = words_;
+  if (w.empty()) return Usage();
+  if (w[0] == "status") {
+    if (w.size() > 2 || (w.size() == 2 && w[1] != "detail")) return Usage();
+    return Status("", "", "", w.size() == 2);
+  }
+  if (w[0] == "help" || w[0] == "--help") {
+    out_ << UsageText();
+    return 0;
+  }
+  if (!IsValidVolumeName(w[0])) return Fail("Invalid primary volume name '" + w[0] + "'.");
+  if (w.size() >= 2 && w[1] == "status") {
+    if (w.size() > 3 || (w.size() == 3 && w[2] != "detail")) return Usage();
+    return Status(w[0], "", "", w.size() == 3);
+  }
+  if (w.size() < 3) return Usage();
+  Result<Target> t = ParseTarget(w[1]);
+  if (!t.ok()) return Fail(t.status().message());
+  const std::string& pvol = w[0];
+  const std::string& verb = w[2];
+  std::vector<std::string> rest(w.begin() + 3, w.end());
+  if (verb == "create") {
+    Result<CreateFlags> f = ParseCreateFlags(rest);
+    if (!f.ok()) {
+      err_ << f.status().message() << "\n";
+      return Usage();
+    }
+    return Create(pvol, *t, *f);
+  }
+  if (verb == "start" || verb == "stop" || verb == "pause" || verb == "resume") {
+    if (rest.size() > 1 || (rest.size() == 1 && rest[0] != "force")) return Usage();
+    return StateChange(pvol, *t, verb, rest.size() == 1);
+  }
+  if (verb == "status") {
+    if (rest.size() > 1 || (rest.size() == 1 && rest[0] != "detail")) return Usage();
+    return Status(pvol, SessionName(pvol, *t), Between(pvol, *t), rest.size() == 1);
+  }
+  if (verb == "config") return Config(pvol, *t, rest);
+  if (verb == "checkpoint") {
+    if (rest.size() != 1 || rest[0] != "now") return Usage();
+    return Checkpoint(pvol, *t);
+  }
+  if (verb == "delete") {
+    if (rest.size() > 1 || (rest.size() == 1 && rest[0] != "reset-sync-time")) return Usage();
+    return Delete(pvol, *t, rest.size() == 1);
+  }
+  return Usage();
+}
+
+}  // namespace
+
+Result<Invocation> ParseInvocation(const std::vector<std::string>& args) {
+  Invocation inv;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (!StartsWith(a, "--")) {
+      inv.words.push_back(a);
+      continue;
+    }
+    std::string key = a, value;
+    size_t eq = a.find('=');
+    bool has_value = eq != std::string::npos;
+    if (has_value) {
+      key = a.substr(0, eq);
+      value = a.substr(eq + 1);
+    }
+    auto take = [&](std::string* dst) -> bool {
+      if (!has_value) {
+        if (i + 1 >= args.size()) return false;
+        value = args[++i];
+      }
+      *dst = value;
+      return !value.empty();
+    };
+    bool ok = true;
+    if (key == "--xml") inv.options.xml = true;
+    else if (key == "--json") inv.options.json = true;
+    else if (key == "--mode") {
+      std::string m;
+      ok = take(&m) && m == "script";
+      inv.options.script = ok;
+    } else if (key == "--state-dir") ok = take(&inv.options.state_dir);
+    else if (key == "--glusterd-sock") ok = take(&inv.options.glusterd_sock);
+    else if (key == "--log-file") ok = take(&inv.options.gluster_log);
+    else if (key == "--ssh-identity") ok = take(&inv.options.ssh_identity);
+    else if (key == "--ssh-known-hosts") ok = take(&inv.options.ssh_known_hosts);
+    else if (key == "--receiver-command") ok = take(&inv.options.receiver_command);
+    else if (key == "--help") inv.words.push_back("help");
+    else return Status(Code::kInvalidArgument, "unrecognized option " + a);
+    if (!ok) return Status(Code::kInvalidArgument, "option " + key + " needs a valid value");
+  }
+  if (inv.options.xml && inv.options.json) return Status(Code::kInvalidArgument, "--xml and --json exclude each other");
+  return inv;
+}
+
+Result<CreateFlags> ParseCreateFlags(const std::vector<std::string>& words) {
+  CreateFlags f;
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    if (w == "push-pem") f.push_pem = true;
+    else if (w == "no-verify") f.no_verify = true;
+    else if (w == "force") f.force = true;
+    else if (w == "ssh-port") {
+      if (i + 1 >= words.size() || !IsDecimal(words[i + 1]) || words[i + 1].size() > 5 ||
+          std::stoi(words[i + 1]) < 1 || std::stoi(words[i + 1]) > 65535) {
+        return Status(Code::kInvalidArgument, "ssh-port needs a port number between 1 and 65535");
+      }
+      f.ssh_port = std::stoi(words[++i]);
+    } else {
+      return Status(Code::kInvalidArgument, "unknown create option '" + w + "'");
+    }
+  }
+  if (f.push_pem && f.no_verify) {
+    return Status(Code::kInvalidArgument, "push-pem and no-verify exclude each other (no-verify means the keys are in place)");
+  }
+  return f;
+}
+
+std::string UsageText() {
+  return "Usage:\n"
+         "georep status [detail]\n"
+         "georep <primary-vol> status [detail]\n"
+         "georep <primary-vol> [<user>@]<host>::<secondary-vol> create [push-pem|no-verify] [force] [ssh-port <port>]\n"
+         "georep <primary-vol> [<user>@]<host>::<secondary-vol> {start|stop|pause|resume} [force]\n"
+         "georep <primary-vol> [<user>@]<host>::<secondary-vol> status [detail]\n"
+         "georep <primary-vol> [<user>@]<host>::<secondary-vol> config [<key> [<value>]]\n"
+         "georep <primary-vol> [<user>@]<host>::<secondary-vol> config '!<key>'\n"
+         "georep <primary-vol> [<user>@]<host>::<secondary-vol> checkpoint now\n"
+         "georep <primary-vol> [<user>@]<host>::<secondary-vol> delete [reset-sync-time]\n"
+         "Options: --mode=script --xml --json --state-dir=DIR --glusterd-sock=PATH --log-file=PATH\n"
+         "         --ssh-identity=KEY --ssh-known-hosts=FILE --receiver-command=PATH\n";
+}
+
+int RunCli(const Invocation& inv, Runner* runner, std::ostream& out, std::ostream& err) {
+  Cli cli(inv, runner, out, err);
+  return cli.Run();
+}
+
+}  // namespace georep::cli

@@ -1,0 +1,576 @@
+#include "sync/cli/peer_ops.h"
+
+#include <dirent.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/timex.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <iostream>
+
+#include "sync/cli/gluster.h"
+#include "sync/cli/paths.h"
+#include "sync/cli/process.h"
+
+#ifndef GEOREP_RECEIVER_PATH
+#define GEOREP_RECEIVER_PATH "/usr/bin/georep-receiver"
+#endif
+
+namespace georep::cli {
+
+namespace {
+
+constexpr int kSshCheckTimeoutS = 30;
+constexpr int kKeygenTimeoutS = 60;
+// What the CLI sends to check that a replication key reaches the gate.
+constexpr const char* kProbeCommand = "georep-probe";
+constexpr const char* kProbeAnswer = "georep-gate ok";
+
+std::string Line(const NodeContext& ctx, const std::string& kind, const KeyValues& f = {}) {
+  return FormatPeerLine(ctx.node, kind, f) + "\n";
+}
+std::string Error(const NodeContext& ctx, const std::string& msg) { return Line(ctx, "error", {{"msg", msg}}); }
+
+std::string Arg(const std::map<std::string, std::string>& a, const std::string& k) {
+  auto it = a.find(k);
+  return it == a.end() ? "" : it->second;
+}
+
+bool SafeSessionName(const std::string& n) {
+  if (n.empty() || n.size() > 200 || n[0] == '.') return false;
+  for (unsigned char c : n) {
+    if (!isalnum(c) && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
+
+std::vector<std::string> ListDir(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return names;
+  while (struct dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') names.push_back(e->d_name);
+  }
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// The node-local keys a session.conf must carry on this node.
+std::string WithLocalPaths(const NodeContext& ctx, const std::string& name, const std::string& conf) {
+  KeyValues kv = ParseKeyValues(conf);
+  SetValue(&kv, "ssh_identity", NodeKeyPath(ctx.state_dir));
+  SetValue(&kv, "ssh_known_hosts", KnownHostsPath(ctx.state_dir, name));
+  std::string out = "# Written by `georep` on every primary node; change it with `georep ... config`.\n";
+  for (const auto& [k, v] : kv) out += k + "=" + v + "\n";
+  return out;
+}
+
+std::string OpSessionWrite(const NodeContext& ctx, const std::map<std::string, std::string>& a) {
+  std::string name = Arg(a, "name");
+  if (!SafeSessionName(name)) return Error(ctx, "invalid session name '" + name + "'");
+  std::string mode = Arg(a, "mode");
+  std::string conf_path = SessionConfPath(ctx.state_dir, name);
+  bool exists = access(conf_path.c_str(), F_OK) == 0;
+  if (mode == "create" && exists) {
+    return Error(ctx, "session " + name + " already exists on this node");
+  }
+  if (mode == "update" && !exists) {
+    return Error(ctx, "session " + name + " does not exist on this node (" + conf_path +
+                          "); re-create it with `georep ... create force`");
+  }
+  if (mode == "create" && access(NodeKeyPath(ctx.state_dir).c_str(), R_OK) != 0) {
+    return Error(ctx, "no replication key on this node (" + NodeKeyPath(ctx.state_dir) +
+                          "); run `georep-sshkey generate` on any primary node");
+  }
+  std::string err;
+  if (!MakeDirs(SessionDir(ctx.state_dir, name), 0755, &err)) return Error(ctx, err);
+  if (a.count("known_hosts") &&
+      !WriteFileAtomic(KnownHostsPath(ctx.state_dir, name), Arg(a, "known_hosts"), 0644, &err)) {
+    return Error(ctx, err);
+  }
+  if (!WriteFileAtomic(conf_path, WithLocalPaths(ctx, name, Arg(a, "conf")), 0644, &err)) {
+    return Error(ctx, err);
+  }
+  return Line(ctx, "ok");
+}
+
+std::string OpSessionDelete(const NodeContext& ctx, const std::map<std::string, std::string>& a) {
+  std::string name = Arg(a, "name");
+  if (!SafeSessionName(name)) return Error(ctx, "invalid session name '" + name + "'");
+  std::string dir = SessionDir(ctx.state_dir, name);
+  std::string err;
+  if (Arg(a, "reset") == "yes") {
+    if (!RemoveTree(dir, &err)) return Error(ctx, err);
+    return Line(ctx, "ok");
+  }
+  // Without reset-sync-time georepd's own files in the session directory
+  // (its sync positions) stay, so that a later create resumes from them.
+  for (const std::string& p : {SessionConfPath(ctx.state_dir, name), KnownHostsPath(ctx.state_dir, name),
+                               StatusDir(ctx.state_dir, name)}) {
+    if (!RemoveTree(p, &err)) return Error(ctx, err);
+  }
+  return Line(ctx, "ok");
+}
+
+std::string OpStatus(const NodeContext& ctx, const std::map<std::string, std::string>& a) {
+  std::string only = Arg(a, "name");
+  std::string out;
+  for (const std::string& name : ListDir(SessionsDir(ctx.state_dir))) {
+    if (!only.empty() && name != only) continue;
+    std::string conf;
+    if (!ReadFile(SessionConfPath(ctx.state_dir, name), &conf)) continue;
+    KeyValues kv = ParseKeyValues(conf);
+    out += Line(ctx, "session",
+                {{"name", name},
+                 {"state", Lookup(kv, "state", "created")},
+                 {"primary_volume", Lookup(kv, "primary_volume")},
+                 {"secondary_host", Lookup(kv, "secondary_host")},
+                 {"secondary_volume", Lookup(kv, "secondary_volume")},
+                 {"hostname", ctx.hostname}});
+    for (const std::string& file : ListDir(StatusDir(ctx.state_dir, name))) {
+      if (file.size() < 8 || file.substr(file.size() - 7) != ".status") continue;
+      std::string text;
+      if (!ReadFile(StatusDir(ctx.state_dir, name) + "/" + file, &text)) continue;
+      KeyValues fields = {{"session", name}, {"file", file}};
+      for (auto& p : ParseKeyValues(text)) fields.push_back(p);
+      out += Line(ctx, "brick", fields);
+    }
+  }
+  if (out.empty()) out = Line(ctx, "none");
+  return out;
+}
+
+std::string OpKeygen(const NodeContext& ctx, const std::map<std::string, std::string>& a) {
+  std::string err;
+  std::string key = NodeKeyPath(ctx.state_dir);
+  if (!MakeDirs(KeysDir(ctx.state_dir), 0700, &err)) return Error(ctx, err);
+  if (access(key.c_str(), R_OK) != 0) {
+    if (Arg(a, "create") != "yes") {
+      return Error(ctx, "no replication key on this node (" + key + "); run `georep-sshkey generate`");
+    }
+    Result<ProcessResult> r = RunProcess(
+        {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "georep@" + ctx.hostname + ":" + ctx.node, "-f", key},
+        kKeygenTimeoutS);
+    if (!r.ok()) return Error(ctx, r.status().message());
+    if (r->exit_code != 0) return Error(ctx, "ssh-keygen failed: " + Trim(r->err));
+  }
+  std::string pub;
+  if (!ReadFile(key + ".pub", &pub)) return Error(ctx, "cannot read " + key + ".pub");
+  return Line(ctx, "pubkey", {{"key", Trim(pub)}, {"hostname", ctx.hostname}});
+}
+
+std::string OpCheckSsh(const NodeContext& ctx, const std::map<std::string, std::string>& a) {
+  std::string name = Arg(a, "name");
+  if (!SafeSessionName(name)) return Error(ctx, "invalid session name '" + name + "'");
+  std::string conf;
+  if (!ReadFile(SessionConfPath(ctx.state_dir, name), &conf)) {
+    return Error(ctx, "session " + name + " is missing on this node");
+  }
+  KeyValues kv = ParseKeyValues(conf);
+  std::vector<std::string> argv = {
+      "ssh", "-n", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+      "-o", "UserKnownHostsFile=" + Lookup(kv, "ssh_known_hosts"), "-o", "GlobalKnownHostsFile=/dev/null",
+      "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=10", "-i", Lookup(kv, "ssh_identity"),
+      "-p", Lookup(kv, "ssh_port", "22"), Lookup(kv, "secondary_user", "root") + "@" + Lookup(kv, "secondary_host"),
+      kProbeCommand};
+  Result<ProcessResult> r = RunProcess(argv, kSshCheckTimeoutS);
+  if (!r.ok()) return Error(ctx, r.status().message());
+  if (r->timed_out) return Error(ctx, "ssh did not finish within " + std::to_string(kSshCheckTimeoutS) + " s");
+  if (r->exit_code == 0 && r->out.find(kProbeAnswer) != std::string::npos) return Line(ctx, "ok");
+  std::string detail = Trim(r->err + " " + r->out);
+  if (r->exit_code == 255) return Error(ctx, detail.empty() ? "ssh failed" : detail);
+  return Error(ctx, "logged in, but the key does not run the georep gate (" + detail +
+                        "): the authorized_keys line is not georep's");
+}
+
+std::string OpAccount(const NodeContext& ctx, const std::map<std::string, std::string>& a) {
+  std::string user = Arg(a, "user");
+  struct passwd pw {};
+  struct passwd* res = nullptr;
+  std::vector<char> buf(16384);
+  if (getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &res) != 0 || res == nullptr) {
+    return Line(ctx, "account", {{"user", user}, {"exists", "no"}, {"hostname", ctx.hostname}});
+  }
+  return Line(ctx, "account",
+              {{"user", user}, {"exists", "yes"}, {"uid", std::to_string(pw.pw_uid)},
+               {"gid", std::to_string(pw.pw_gid)}, {"home", pw.pw_dir}, {"hostname", ctx.hostname}});
+}
+
+std::string OpInstallKeys(const NodeContext& ctx, const std::map<std::string, std::string>& a) {
+  std::string user = Arg(a, "user");
+  struct passwd pw {};
+  struct passwd* res = nullptr;
+  std::vector<char> buf(16384);
+  if (getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &res) != 0 || res == nullptr) {
+    return Error(ctx, "account " + user + " does not exist on " + ctx.hostname +
+                          "; create it on every secondary node (same UID/GID everywhere)");
+  }
+  if (geteuid() != 0 && geteuid() != pw.pw_uid) {
+    return Error(ctx, "only root or " + user + " can change " + user + "'s authorized_keys");
+  }
+  std::vector<std::string> keys;
+  for (const std::string& l : Split(Arg(a, "keys"), '\n')) {
+    if (!Trim(l).empty() && Trim(l)[0] != '#') keys.push_back(Trim(l));
+  }
+  if (keys.empty()) return Error(ctx, "no public keys given");
+  std::string gate = Arg(a, "gate").empty() ? ctx.gate_path + " gate" : Arg(a, "gate");
+  for (unsigned char c : gate) {
+    if (c < 0x20 || c == '"' || c == '\\') return Error(ctx, "invalid gate command");
+  }
+  std::string ssh_dir = std::string(pw.pw_dir) + "/.ssh";
+  std::string err;
+  if (!MakeDirs(ssh_dir, 0700, &err)) return Error(ctx, err);
+  std::string path = ssh_dir + "/authorized_keys";
+  std::string existing;
+  ReadFile(path, &existing);
+  if (!WriteFileAtomic(path, MergeAuthorizedKeys(existing, gate, keys), 0600, &err)) return Error(ctx, err);
+  if (geteuid() == 0) {
+    // sshd's StrictModes wants the account to own its .ssh and the file.
+    if (chown(ssh_dir.c_str(), pw.pw_uid, pw.pw_gid) != 0 || chown(path.c_str(), pw.pw_uid, pw.pw_gid) != 0) {
+      return Error(ctx, "cannot give " + path + " to " + user + ": " + strerror(errno));
+    }
+  }
+  return Line(ctx, "ok", {{"installed", std::to_string(keys.size())}, {"hostname", ctx.hostname}});
+}
+
+std::string OpClock(const NodeContext& ctx) {
+  KeyValues f = ClockFields();
+  f.emplace_back("hostname", ctx.hostname);
+  return Line(ctx, "clock", f);
+}
+
+}  // namespace
+
+bool ParsePeerArgs(const std::vector<std::string>& args, std::map<std::string, std::string>* out) {
+  for (const std::string& arg : args) {
+    size_t eq = arg.find('=');
+    if (eq == std::string::npos || eq == 0) return false;
+    std::string v;
+    if (!PercentDecode(arg.substr(eq + 1), &v)) return false;
+    (*out)[arg.substr(0, eq)] = v;
+  }
+  return true;
+}
+
+KeyValues ClockFields() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct timex tx {};
+  int state = adjtimex(&tx);
+  std::string ntp = (state == TIME_ERROR || (tx.status & STA_UNSYNC)) ? "unsynced" : "synced";
+  long long ns = static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+  return {{"now_ns", std::to_string(ns)}, {"ntp", ntp}, {"maxerror_us", std::to_string(tx.maxerror)}};
+}
+
+std::string RunNodeOp(const NodeContext& ctx, const std::string& op,
+                      const std::map<std::string, std::string>& args) {
+  if (op == "hello") return Line(ctx, "hello", {{"hostname", ctx.hostname}});
+  if (op == "session-write") return OpSessionWrite(ctx, args);
+  if (op == "session-delete") return OpSessionDelete(ctx, args);
+  if (op == "status") return OpStatus(ctx, args);
+  if (op == "keygen") return OpKeygen(ctx, args);
+  if (op == "check-ssh") return OpCheckSsh(ctx, args);
+  if (op == "account") return OpAccount(ctx, args);
+  if (op == "install-keys") return OpInstallKeys(ctx, args);
+  if (op == "clock") return OpClock(ctx);
+  return Error(ctx, "unknown operation '" + op + "' (georep versions differ between nodes?)");
+}
+
+std::string AuthorizedKeyLine(const std::string& gate_command, const std::string& pubkey_line) {
+  // `restrict` turns off port, agent and X11 forwarding, the pty and
+  // ~/.ssh/rc; command= replaces whatever the client asks to run.
+  return "restrict,command=\"" + gate_command + "\" " + Trim(pubkey_line);
+}
+
+std::string MergeAuthorizedKeys(const std::string& existing, const std::string& gate_path,
+                                const std::vector<std::string>& pubkey_lines) {
+  // The key blob (second word of "type blob comment") identifies a key.
+  auto blob_of = [](const std::string& line) -> std::string {
+    std::vector<std::string> w;
+    for (const std::string& x : Split(line, ' ')) {
+      if (!x.empty()) w.push_back(x);
+    }
+    for (size_t i = 0; i + 1 < w.size(); ++i) {
+      if (StartsWith(w[i], "ssh-") || StartsWith(w[i], "ecdsa-") || StartsWith(w[i], "sk-")) return w[i + 1];
+    }
+    return "";
+  };
+  std::vector<std::string> blobs;
+  for (const std::string& k : pubkey_lines) blobs.push_back(blob_of(k));
+  std::string out;
+  for (const std::string& line : Split(existing, '\n')) {
+    if (line.empty()) continue;
+    std::string b = blob_of(line);
+    if (!b.empty() && std::find(blobs.begin(), blobs.end(), b) != blobs.end()) continue;
+    out += line + "\n";
+  }
+  for (const std::string& k : pubkey_lines) out += AuthorizedKeyLine(gate_path, k) + "\n";
+  return out;
+}
+
+bool ParseGateCommand(const std::string& original_command, std::vector<std::string>* words,
+                      std::string* why) {
+  words->clear();
+  for (const std::string& w : Split(original_command, ' ')) {
+    if (!w.empty()) words->push_back(w);
+  }
+  if (words->empty()) {
+    *why = "no command given; this key only runs georep-receiver";
+    return false;
+  }
+  std::string first = (*words)[0];
+  std::string base = first.substr(first.rfind('/') == std::string::npos ? 0 : first.rfind('/') + 1);
+  if (base != "georep-receiver") {
+    *why = "'" + first + "' refused; this key only runs georep-receiver";
+    return false;
+  }
+  for (const std::string& w : *words) {
+    for (unsigned char c : w) {
+      if (!(isalnum(c) || c == '-' || c == '_' || c == '.' || c == '=' || c == '/' || c == ':' || c == '@' ||
+            c == ',')) {
+        *why = "argument '" + w + "' refused: only plain words are passed to georep-receiver";
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+int RunGate(const std::string& original_command, const std::string& receiver_path) {
+  if (original_command == kProbeCommand) {
+    std::cout << kProbeAnswer << std::endl;
+    return 0;
+  }
+  std::vector<std::string> words;
+  std::string why;
+  if (!ParseGateCommand(original_command, &words, &why)) {
+    std::cerr << "georep gate: " << why << std::endl;
+    return 126;
+  }
+  // The receiver always comes from the configured path on this host, never
+  // from the client's choice of directory.
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(receiver_path.c_str()));
+  for (size_t i = 1; i < words.size(); ++i) argv.push_back(const_cast<char*>(words[i].c_str()));
+  argv.push_back(nullptr);
+  execv(receiver_path.c_str(), argv.data());
+  std::cerr << "georep gate: cannot run " << receiver_path << ": " << strerror(errno) << std::endl;
+  return 127;
+}
+
+namespace {
+
+// set_georep_pem_keys.sh, as root on a secondary node: installs the keys
+// that `create push-pem` left in a non-root account's home on every node of
+// this (secondary) pool, and keeps the secondary volume idle.
+int PemKeys(const NodeContext& ctx, const std::map<std::string, std::string>& a) {
+  std::string user = Arg(a, "user"), pvol = Arg(a, "pvol"), svol = Arg(a, "svol");
+  if (geteuid() != 0) {
+    std::cerr << "set_georep_pem_keys.sh must run as root on a secondary node\n";
+    return 1;
+  }
+  struct passwd pw {};
+  struct passwd* res = nullptr;
+  std::vector<char> buf(16384);
+  if (getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &res) != 0 || res == nullptr) {
+    std::cerr << "The account " << user << " does not exist on this node; create it on every secondary node\n";
+    return 1;
+  }
+  std::string file = std::string(pw.pw_dir) + "/georep_" + pvol + "_" + svol + ".pub";
+  std::string content;
+  if (!ReadFile(file, &content)) {
+    std::cerr << "No keys at " << file << ": run `georep " << pvol << " " << user << "@<this host>::" << svol
+              << " create push-pem` on a primary node first\n";
+    return 1;
+  }
+  std::string gate = ctx.gate_path + " gate";
+  for (const std::string& l : Split(content, '\n')) {
+    if (StartsWith(l, "# gate: ") && l.size() > 8) gate = l.substr(8);
+  }
+  const char* sock = getenv("GEOREP_GLUSTERD_SOCK");
+  SystemRunner runner;
+  Gluster g(&runner, sock ? sock : "", "");
+  Result<std::vector<PoolPeer>> pool = g.Pool();
+  if (!pool.ok()) {
+    std::cerr << pool.status().message() << "\n";
+    return 1;
+  }
+  std::map<std::string, std::string> names;
+  for (const PoolPeer& p : *pool) {
+    names[p.uuid] = p.hostname;
+    if (!p.connected) {
+      std::cerr << "Peer " << p.hostname << " is not connected; bring it back and retry\n";
+      return 1;
+    }
+  }
+  Result<std::vector<PeerLine>> acc = g.Execute("account", {KeyArg("user", user)});
+  if (!acc.ok()) {
+    std::cerr << acc.status().message() << "\n";
+    return 1;
+  }
+  std::string first_ids;
+  bool differ = false;
+  for (const PeerLine& pl : *acc) {
+    if (pl.kind != "account") continue;
+    if (pl.Get("exists") != "yes") {
+      std::cerr << "The account " << user << " does not exist on " << names[pl.node]
+                << "; create it there (same UID and GID as here) and retry\n";
+      return 1;
+    }
+    std::string ids = pl.Get("uid") + ":" + pl.Get("gid");
+    if (first_ids.empty()) first_ids = ids;
+    if (ids != first_ids) differ = true;
+    std::cout << "account " << user << " on " << names[pl.node] << ": uid:gid " << ids << "\n";
+  }
+  if (differ) {
+    std::cerr << "Warning: " << user << " has different UID/GID on the secondary nodes; make them equal so that "
+              << "ownership survives a failover\n";
+  }
+  Result<std::vector<PeerLine>> inst =
+      g.Execute("install-keys", {KeyArg("user", user), KeyArg("keys", content), KeyArg("gate", gate)});
+  if (!inst.ok()) {
+    std::cerr << inst.status().message() << "\n";
+    return 1;
+  }
+  size_t ok_nodes = 0;
+  for (const PeerLine& pl : *inst) {
+    if (pl.kind == "error") {
+      std::cerr << "on " << names[pl.node] << ": " << pl.Get("msg") << "\n";
+      return 1;
+    }
+    if (pl.kind == "ok") ++ok_nodes;
+  }
+  if (ok_nodes != pool->size()) {
+    std::cerr << "only " << ok_nodes << " of " << pool->size() << " nodes installed the keys; install georep on "
+              << "every secondary node\n";
+    return 1;
+  }
+  Status st = g.VolumeSet(svol, "features.read-only", "on");
+  if (!st.ok()) {
+    std::cerr << st.message() << "\n";
+    return 1;
+  }
+  std::cout << "Keys for " << user << " installed on " << ok_nodes << " secondary node(s); features.read-only set on "
+            << svol << "\n";
+  return 0;
+}
+
+// Secondary side, over SSH from the CLI: `peer_georep remote <op> k=v ...`.
+int RemoteMain(const NodeContext& ctx, const std::vector<std::string>& args) {
+  std::map<std::string, std::string> a;
+  if (args.empty() || !ParsePeerArgs(std::vector<std::string>(args.begin() + 1, args.end()), &a)) {
+    std::cout << Error(ctx, "malformed remote request");
+    return 0;
+  }
+  const std::string& op = args[0];
+  if (op == "info") {
+    // Facts about this host only: works for any account.
+    std::cout << RunNodeOp(ctx, "clock", {}) << RunNodeOp(ctx, "account", {{"user", Arg(a, "user")}})
+              << Line(ctx, "whoami", {{"uid", std::to_string(geteuid())}, {"hostname", ctx.hostname}});
+    std::string sessions = RunNodeOp(ctx, "status", {});
+    for (const PeerLine& pl : ParsePeerLines(sessions)) {
+      if (pl.kind == "session") std::cout << Line(ctx, "session", pl.fields);
+    }
+    return 0;
+  }
+  if (op == "cluster") {
+    // Fans a node operation out to every node of this (secondary) pool.
+    if (geteuid() != 0) {
+      std::cout << Error(ctx, "not-root");
+      return 0;
+    }
+    const char* sock = getenv("GEOREP_GLUSTERD_SOCK");
+    SystemRunner runner;
+    Gluster g(&runner, sock ? sock : "", "");
+    std::vector<std::string> fwd;
+    for (const auto& [k, v] : a) {
+      if (k != "op") fwd.push_back(KeyArg(k, v));
+    }
+    Result<std::vector<PeerLine>> r = g.Execute(Arg(a, "op"), fwd);
+    if (!r.ok()) {
+      std::cout << Error(ctx, r.status().message());
+      return 0;
+    }
+    for (const PeerLine& pl : *r) std::cout << FormatPeerLine(pl.node, pl.kind, pl.fields) << "\n";
+    Result<std::vector<PoolPeer>> pool = g.Pool();
+    if (pool.ok()) {
+      for (const PoolPeer& p : *pool) {
+        std::cout << Line(ctx, "peer", {{"uuid", p.uuid}, {"hostname", p.hostname},
+                                        {"connected", p.connected ? "yes" : "no"}});
+      }
+    }
+    return 0;
+  }
+  if (op == "install-keys") {
+    // Only this host (a non-root account can change nothing else); the keys
+    // are also left in the account's home for set_georep_pem_keys.sh.
+    std::cout << RunNodeOp(ctx, "install-keys", a);
+    std::string home = getenv("HOME") ? getenv("HOME") : "";
+    std::string err;
+    std::string drop = Arg(a, "drop");
+    if (drop.find('/') != std::string::npos || (!drop.empty() && drop[0] == '.')) {
+      std::cout << Error(ctx, "invalid key file name '" + drop + "'");
+      return 0;
+    }
+    // The gate command travels with the keys, so that the script installs
+    // exactly the lines the CLI would have.
+    std::string content = "# gate: " + Arg(a, "gate") + "\n" + Arg(a, "keys");
+    if (!home.empty() && !drop.empty() && !WriteFileAtomic(home + "/" + drop, content, 0644, &err)) {
+      std::cout << Error(ctx, err);
+    }
+    return 0;
+  }
+  if (op == "pem-keys") {
+    return PemKeys(ctx, a);
+  }
+  if (op == "read-only") {
+    if (geteuid() != 0) {
+      std::cout << Error(ctx, "not-root");
+      return 0;
+    }
+    const char* sock = getenv("GEOREP_GLUSTERD_SOCK");
+    SystemRunner runner;
+    Gluster g(&runner, sock ? sock : "", "");
+    Status st = g.VolumeSet(Arg(a, "volume"), "features.read-only", Arg(a, "value"));
+    std::cout << (st.ok() ? Line(ctx, "ok") : Error(ctx, st.message()));
+    return 0;
+  }
+  std::cout << Error(ctx, "unknown remote operation '" + op + "'");
+  return 0;
+}
+
+}  // namespace
+
+int PeerMain(const std::vector<std::string>& args) {
+  NodeContext ctx;
+  ctx.state_dir = DefaultStateDir();
+  ctx.hostname = LocalHostName();
+  ctx.node = LocalNodeUuid();
+  if (ctx.node.empty()) ctx.node = ctx.hostname;
+  ctx.gate_path = PeerHelperPath();
+  if (args.empty()) {
+    std::cerr << "usage: peer_georep <op> [k=v ...]   (run by glusterd: gluster system:: execute georep ...)\n";
+    return 0;
+  }
+  if (args[0] == "gate") {
+    const char* oc = getenv("SSH_ORIGINAL_COMMAND");
+    std::string receiver = GEOREP_RECEIVER_PATH;
+    if (args.size() > 1 && StartsWith(args[1], "receiver=/")) receiver = args[1].substr(9);
+    return RunGate(oc ? oc : "", receiver);
+  }
+  if (args[0] == "remote") return RemoteMain(ctx, std::vector<std::string>(args.begin() + 1, args.end()));
+  std::map<std::string, std::string> a;
+  if (!ParsePeerArgs(std::vector<std::string>(args.begin() + 1, args.end()), &a)) {
+    std::cout << Error(ctx, "malformed arguments");
+    return 0;
+  }
+  std::cout << RunNodeOp(ctx, args[0], a);
+  return 0;
+}
+
+}  // namespace georep::cli
