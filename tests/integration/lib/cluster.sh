@@ -72,10 +72,15 @@ gr_wait() {
   done
 }
 
+# georep's per-node state directory (georepd --state-dir, georep --state-dir).
+gr_node_state_dir() { echo "$GR_DIR/n$1/georep"; }
+
 gr_start_glusterd() {
   local n=$1 d="$GR_DIR/n$1"
   mkdir -p "$d/glusterd" "$d/run" "$d/log"
-  gr_ns glusterd \
+  # glusterd passes its environment to the helpers it runs for `gluster
+  # system:: execute` (georep's peer_georep): each node gets its own state dir.
+  gr_ns env GEOREP_STATE_DIR="$(gr_node_state_dir "$n")" GEOREP_GLUSTERD_SOCK="$d/glusterd/gd.sock" glusterd \
     --xlator-option "management.working-directory=$d/glusterd" \
     --xlator-option "management.transport.socket.bind-address=$(gr_node_ip "$n")" \
     --xlator-option "management.run-directory=$d/run" \
@@ -217,6 +222,7 @@ PermitRootLogin prohibit-password
 UsePAM no
 StrictModes no
 LogLevel ERROR
+SetEnv GEOREP_STATE_DIR=$(gr_node_state_dir "$n") GEOREP_GLUSTERD_SOCK=$(gr_node_sock "$n")
 EOF
   # The test key is authorised through a file of the test's own, so nothing in
   # ~/.ssh changes; tests that exercise push-pem use real account homes.
