@@ -121,6 +121,11 @@ Status ReaderImpl::OpenSegmentFor(uint64_t seq) {
       if (f.first_seq <= seq) pick = &f;
     }
     Status st = OpenSegment(*pick);
+    if (st.ok() && after_seq_ == 0 && !returned_any_ && pick->first_seq > 0) {
+      // Reading from the oldest: the oldest segment's name says which record
+      // comes first, so records lost at its very start are a gap too.
+      last_seq_ = std::max(last_seq_, pick->first_seq - 1);
+    }
     if (st.ok() || st.code() != Code::kNotFound) return st;
     // Removed by retention between listing and opening: list again.
   }
@@ -200,8 +205,7 @@ Result<bool> ReaderImpl::Accept(Record&& rec, Record* out) {
                       ": the journal was reset or lost records in an unclean shutdown; a full "
                       "resync is needed");
   }
-  bool from_oldest = after_seq_ == 0 && !returned_any_;
-  if (rec.seq > last_seq_ + 1 && !from_oldest) {
+  if (rec.seq > last_seq_ + 1) {
     uint64_t first_missing = last_seq_ + 1, last_missing = rec.seq - 1;
     std::string hint = DamageHint();
     pending_ = std::move(rec);

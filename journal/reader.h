@@ -35,7 +35,8 @@ struct CorruptionReport {
 
 class JournalReader {
  public:
-  // brick_path as for WriterOptions. after_seq = 0 reads from the oldest record.
+  // brick_path as for WriterOptions. after_seq = 0 reads from the oldest
+  // segment on disk (records lost from its start are still a gap).
   static Result<std::unique_ptr<JournalReader>> Open(const std::string& brick_path,
                                                       uint64_t after_seq);
   virtual ~JournalReader() = default;
