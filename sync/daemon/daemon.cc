@@ -1,0 +1,200 @@
+#include "sync/daemon/daemon.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <thread>
+#include <vector>
+
+#include "journal/consumers.h"
+#include "sync/common/log.h"
+
+namespace georep::daemon {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::chrono::milliseconds kScanInterval{1000};
+constexpr std::chrono::milliseconds kStopCheck{100};
+
+}  // namespace
+
+Daemon::~Daemon() {
+  for (auto& [name, run] : sessions_) {
+    for (auto& [id, w] : run.workers) w->Stop();
+  }
+}
+
+void Daemon::RemoveSession(const std::string& name, SessionRun* run) {
+  log::Info("daemon", "session " + name + " removed; stopping its workers");
+  for (auto& [id, w] : run->workers) w->Stop();
+  if (run->layout) {
+    for (const auto& b : run->layout->bricks) {
+      if (b.host != opts_.node) continue;
+      journal::ConsumerRegistry reg(b.path);
+      Status st = reg.Unregister(ConsumerNameFor(name));
+      if (!st.ok() && st.code() != Code::kNotFound) {
+        log::Warning("daemon", "unregister journal consumer of " + name + " on " + b.path + ": " +
+                                   st.ToString());
+      }
+    }
+  }
+  run->workers.clear();
+}
+
+void Daemon::Reconcile(const std::string& name, SessionRun* run) {
+  const SessionConfig& cfg = *run->cfg;
+  if (!opts_.log_level_given) {
+    log::Level level;
+    if (log::ParseLevel(cfg.tunables.log_level, &level)) log::SetLevel(level);
+  }
+  auto now = Clock::now();
+  if (!run->layout || now >= run->next_role_check) {
+    run->next_role_check = now + std::chrono::seconds(cfg.tunables.role_check_interval_s);
+    auto layout = QueryVolumeLayout(cfg.primary_volume, opts_.glusterd_sock);
+    if (!layout.ok()) {
+      std::string msg = layout.status().ToString();
+      if (msg != run->last_error) {
+        log::Error("daemon", "session " + name + ": cannot read the layout of volume " +
+                                 cfg.primary_volume + ": " + msg);
+        run->last_error = msg;
+      }
+    } else {
+      if (!layout->status_known) {
+        log::Warning("daemon", "session " + name + ": `gluster volume status` gave no answer; "
+                                                  "roles assume every brick is online");
+      }
+      run->layout = std::move(*layout);
+    }
+  }
+  if (!run->layout) return;
+  std::map<std::string, bool> local;  // brick id -> active
+  for (size_t i = 0; i < run->layout->bricks.size(); ++i) {
+    const BrickInfo& b = run->layout->bricks[i];
+    if (b.host != opts_.node) continue;
+    local[b.id()] = IsActiveBrick(*run->layout, i);
+  }
+  if (local.empty() && run->last_error != "no-local-bricks") {
+    log::Warning("daemon", "session " + name + ": volume " + cfg.primary_volume +
+                               " has no brick on node '" + opts_.node +
+                               "'; check --node (it must match the host part of the bricks in "
+                               "`gluster volume info`)");
+    run->last_error = "no-local-bricks";
+  }
+  for (auto it = run->workers.begin(); it != run->workers.end();) {
+    if (local.count(it->first) == 0) {
+      log::Info("daemon", "brick " + it->first + " left volume " + cfg.primary_volume);
+      it->second->Stop();
+      it = run->workers.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& [id, active] : local) {
+    auto it = run->workers.find(id);
+    if (it == run->workers.end()) {
+      WorkerIdentity wid;
+      wid.state_dir = opts_.state_dir;
+      wid.node = opts_.node;
+      wid.volfile_server = opts_.volfile_server;
+      if (!opts_.log_file.empty()) wid.gfapi_log = opts_.log_file + ".gfapi";
+      for (const auto& b : run->layout->bricks) {
+        if (b.id() == id) wid.brick = b;
+      }
+      auto w = std::make_unique<BrickWorker>(wid, cfg, active);
+      log::Info("daemon", "session " + name + ": worker for " + id + " (" +
+                              (active ? "Active" : "Passive") + ")");
+      w->Start();
+      run->workers.emplace(id, std::move(w));
+    } else {
+      it->second->UpdateConfig(cfg);
+      it->second->SetActive(active);
+    }
+  }
+}
+
+void Daemon::Scan() {
+  std::string dir = opts_.state_dir + "/sessions";
+  std::map<std::string, bool> present;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n.empty() || n[0] == '.') continue;
+      struct stat st {};
+      if (stat((dir + "/" + n + "/session.conf").c_str(), &st) == 0) present[n] = true;
+    }
+    closedir(d);
+  }
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    if (present.count(it->first) == 0) {
+      RemoveSession(it->first, &it->second);
+      it = sessions_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& [name, unused] : present) {
+    SessionRun& run = sessions_[name];
+    auto cfg = LoadSessionConfig(dir + "/" + name + "/session.conf", name);
+    if (!cfg.ok()) {
+      std::string msg = cfg.status().ToString();
+      if (msg != run.last_error) {
+        log::Error("daemon", "session " + name + ": " + msg +
+                                 (run.cfg ? " (keeping the previous configuration)" : ""));
+        run.last_error = msg;
+      }
+    } else {
+      if (!run.cfg || !(*run.cfg == *cfg)) {
+        log::Info("daemon", "session " + name + ": configuration " +
+                                (run.cfg ? "changed" : "loaded") + " (state " +
+                                SessionStateName(cfg->state) + ")");
+        if (run.cfg && run.cfg->primary_volume != cfg->primary_volume) {
+          // A different primary volume is a different set of bricks.
+          for (auto& [id, w] : run.workers) w->Stop();
+          run.workers.clear();
+          run.layout.reset();
+        }
+        run.cfg = std::move(*cfg);
+      }
+      if (run.last_error.rfind("no-local", 0) != 0) run.last_error.clear();
+    }
+    if (run.cfg) Reconcile(name, &run);
+  }
+}
+
+bool Daemon::AllActiveIdle() const {
+  int active = 0;
+  for (const auto& [name, run] : sessions_) {
+    for (const auto& [id, w] : run.workers) {
+      if (!w->active()) continue;
+      if (run.cfg && run.cfg->state != SessionState::kStarted) continue;
+      ++active;
+      if (!w->Idle()) return false;
+    }
+  }
+  return active > 0;
+}
+
+int Daemon::Run(const std::atomic<bool>& stop) {
+  log::Info("daemon", "georepd starting: node " + opts_.node + ", state dir " + opts_.state_dir);
+  auto started = Clock::now();
+  while (!stop.load()) {
+    Scan();
+    auto next = Clock::now() + kScanInterval;
+    while (!stop.load() && Clock::now() < next) {
+      if (opts_.exit_when_idle && AllActiveIdle()) {
+        log::Info("daemon", "every Active worker is idle; exiting (--exit-when-idle)");
+        return 0;
+      }
+      std::this_thread::sleep_for(kStopCheck);
+    }
+    if (opts_.exit_when_idle && Clock::now() - started > opts_.idle_deadline) {
+      log::Error("daemon", "not idle within " + std::to_string(opts_.idle_deadline.count()) +
+                               " s (--idle-deadline); exiting with failure");
+      return 1;
+    }
+  }
+  log::Info("daemon", "georepd stopping");
+  return 0;
+}
+
+}  // namespace georep::daemon

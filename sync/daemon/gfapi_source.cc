@@ -1,0 +1,231 @@
+#include "sync/daemon/gfapi_source.h"
+
+#include <fcntl.h>
+#include <glusterfs/api/glfs-handles.h>
+#include <glusterfs/api/glfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace georep::daemon {
+namespace {
+
+// GlusterFS reports a GFID that no longer exists as ENOENT or ESTALE.
+Status GfapiError(int err, const std::string& what) {
+  if (err == ESTALE) err = ENOENT;
+  return Status::FromErrno(err, what);
+}
+
+ObjectStat FromStat(const struct stat& st) {
+  ObjectStat o;
+  o.mode = st.st_mode;
+  o.uid = st.st_uid;
+  o.gid = st.st_gid;
+  o.size = static_cast<uint64_t>(st.st_size);
+  o.rdev = st.st_rdev;
+  o.atime_ns = static_cast<int64_t>(st.st_atim.tv_sec) * 1000000000 + st.st_atim.tv_nsec;
+  o.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return o;
+}
+
+// Owns a glfs_object for one call.
+class Handle {
+ public:
+  Handle(glfs_t* fs, const protocol::Gfid& gfid) {
+    unsigned char raw[GFAPI_HANDLE_LENGTH];
+    std::memcpy(raw, gfid.data(), sizeof raw);
+    obj_ = glfs_h_create_from_handle(fs, raw, GFAPI_HANDLE_LENGTH, &st_);
+    err_ = obj_ == nullptr ? errno : 0;
+  }
+  ~Handle() {
+    if (obj_ != nullptr) glfs_h_close(obj_);
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  glfs_object_t* get() const { return obj_; }
+  int err() const { return err_; }
+  const struct stat& st() const { return st_; }
+  glfs_object_t* release() {
+    glfs_object_t* o = obj_;
+    obj_ = nullptr;
+    return o;
+  }
+
+ private:
+  glfs_object_t* obj_ = nullptr;
+  struct stat st_ {};
+  int err_ = 0;
+};
+
+class GfapiFile : public SourceFile {
+ public:
+  GfapiFile(glfs_fd_t* fd, std::string gfid) : fd_(fd), gfid_(std::move(gfid)) {}
+  ~GfapiFile() override { glfs_close(fd_); }
+
+  Result<ObjectStat> Stat() override {
+    struct stat st {};
+    if (glfs_fstat(fd_, &st) != 0) return GfapiError(errno, "fstat " + gfid_);
+    return FromStat(st);
+  }
+  Result<std::optional<uint64_t>> SeekData(uint64_t offset) override {
+    if (!seek_supported_) return std::optional<uint64_t>(offset);
+    off_t r = glfs_lseek(fd_, static_cast<off_t>(offset), SEEK_DATA);
+    if (r < 0) {
+      if (errno == ENXIO) return std::optional<uint64_t>();  // only a hole up to EOF
+      if (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP || errno == ENOSYS) {
+        // A brick file system without SEEK_DATA: treat everything as data
+        // (correct, just not sparse).
+        seek_supported_ = false;
+        return std::optional<uint64_t>(offset);
+      }
+      return GfapiError(errno, "lseek SEEK_DATA " + gfid_);
+    }
+    return std::optional<uint64_t>(static_cast<uint64_t>(r));
+  }
+  Result<uint64_t> SeekHole(uint64_t offset) override {
+    if (!seek_supported_) return UINT64_MAX;
+    off_t r = glfs_lseek(fd_, static_cast<off_t>(offset), SEEK_HOLE);
+    if (r < 0) {
+      if (errno == ENXIO) return offset;  // offset at/after EOF
+      if (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP || errno == ENOSYS) {
+        seek_supported_ = false;
+        return UINT64_MAX;
+      }
+      return GfapiError(errno, "lseek SEEK_HOLE " + gfid_);
+    }
+    return static_cast<uint64_t>(r);
+  }
+  Status Read(uint64_t offset, uint64_t length, std::string* out) override {
+    out->resize(length);
+    size_t done = 0;
+    while (done < length) {
+      ssize_t n = glfs_pread(fd_, out->data() + done, length - done,
+                             static_cast<off_t>(offset + done), 0, nullptr);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return GfapiError(errno, "read " + gfid_ + " at " + std::to_string(offset + done));
+      }
+      if (n == 0) break;
+      done += static_cast<size_t>(n);
+    }
+    out->resize(done);
+    return Status::Ok();
+  }
+
+ private:
+  glfs_fd_t* fd_;
+  std::string gfid_;
+  bool seek_supported_ = true;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<GfapiVolume>> GfapiVolume::Open(const std::string& volume,
+                                                       const std::string& server,
+                                                       const std::string& log_file) {
+  glfs_t* fs = glfs_new(volume.c_str());
+  if (fs == nullptr) return Status::FromErrno(errno, "glfs_new " + volume);
+  if (glfs_set_volfile_server(fs, "tcp", server.c_str(), 24007) != 0) {
+    int e = errno;
+    glfs_fini(fs);
+    return Status::FromErrno(e, "glfs_set_volfile_server " + server);
+  }
+  glfs_set_logging(fs, log_file.empty() ? "/dev/null" : log_file.c_str(), 7 /* GF_LOG_INFO */);
+  if (glfs_init(fs) != 0) {
+    int e = errno;
+    glfs_fini(fs);
+    return Status(Code::kUnavailable,
+                  "cannot mount primary volume " + volume + " from " + server + " with gfapi (" +
+                      std::strerror(e) +
+                      "); check that the volume is started and that --volfile-server names a "
+                      "node whose glusterd is reachable");
+  }
+  return std::unique_ptr<GfapiVolume>(new GfapiVolume(fs, volume));
+}
+
+GfapiVolume::~GfapiVolume() { glfs_fini(fs_); }
+
+Result<ObjectStat> GfapiSource::Stat(const protocol::Gfid& gfid) {
+  Handle h(vol_->fs(), gfid);
+  if (h.get() == nullptr) return GfapiError(h.err(), "lookup gfid " + protocol::GfidToString(gfid));
+  return FromStat(h.st());
+}
+
+Result<std::unique_ptr<SourceFile>> GfapiSource::Open(const protocol::Gfid& gfid) {
+  std::string name = protocol::GfidToString(gfid);
+  Handle h(vol_->fs(), gfid);
+  if (h.get() == nullptr) return GfapiError(h.err(), "lookup gfid " + name);
+  if (!S_ISREG(h.st().st_mode)) {
+    return Status(Code::kInvalidArgument, "gfid " + name + " is not a regular file");
+  }
+  glfs_fd_t* fd = glfs_h_open(vol_->fs(), h.get(), O_RDONLY);
+  if (fd == nullptr) return GfapiError(errno, "open gfid " + name);
+  return std::unique_ptr<SourceFile>(new GfapiFile(fd, name));
+}
+
+Result<std::optional<std::string>> GfapiSource::GetXattr(const protocol::Gfid& gfid,
+                                                         const std::string& name) {
+  Handle h(vol_->fs(), gfid);
+  std::string gs = protocol::GfidToString(gfid);
+  if (h.get() == nullptr) return GfapiError(h.err(), "lookup gfid " + gs);
+  // Size first, then the value; retry if it grew in between (bounded).
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    int size = glfs_h_getxattrs(vol_->fs(), h.get(), name.c_str(), nullptr, 0);
+    if (size < 0) {
+      if (errno == ENODATA) return std::optional<std::string>();
+      return GfapiError(errno, "getxattr " + name + " of " + gs);
+    }
+    std::string value(static_cast<size_t>(size), '\0');
+    int got = glfs_h_getxattrs(vol_->fs(), h.get(), name.c_str(), value.data(), value.size());
+    if (got < 0) {
+      if (errno == ENODATA) return std::optional<std::string>();
+      if (errno == ERANGE) continue;
+      return GfapiError(errno, "getxattr " + name + " of " + gs);
+    }
+    value.resize(static_cast<size_t>(got));
+    return std::optional<std::string>(std::move(value));
+  }
+  return Status(Code::kUnavailable, "getxattr " + name + " of " + gs + ": value keeps changing");
+}
+
+Result<std::vector<std::string>> GfapiSource::ListXattrs(const protocol::Gfid& gfid) {
+  Handle h(vol_->fs(), gfid);
+  std::string gs = protocol::GfidToString(gfid);
+  if (h.get() == nullptr) return GfapiError(h.err(), "lookup gfid " + gs);
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    // A null name lists the attribute names (as listxattr(2)).
+    int size = glfs_h_getxattrs(vol_->fs(), h.get(), nullptr, nullptr, 0);
+    if (size < 0) return GfapiError(errno, "listxattr " + gs);
+    std::string buf(static_cast<size_t>(size), '\0');
+    int got = glfs_h_getxattrs(vol_->fs(), h.get(), nullptr, buf.data(), buf.size());
+    if (got < 0) {
+      if (errno == ERANGE) continue;
+      return GfapiError(errno, "listxattr " + gs);
+    }
+    buf.resize(static_cast<size_t>(got));
+    std::vector<std::string> names;
+    size_t pos = 0;
+    while (pos < buf.size()) {
+      size_t end = buf.find('\0', pos);
+      if (end == std::string::npos) end = buf.size();
+      if (end > pos) names.push_back(buf.substr(pos, end - pos));
+      pos = end + 1;
+    }
+    return names;
+  }
+  return Status(Code::kUnavailable, "listxattr " + gs + ": list keeps changing");
+}
+
+Result<std::string> GfapiSource::ReadLink(const protocol::Gfid& gfid) {
+  Handle h(vol_->fs(), gfid);
+  std::string gs = protocol::GfidToString(gfid);
+  if (h.get() == nullptr) return GfapiError(h.err(), "lookup gfid " + gs);
+  std::string buf(4096, '\0');
+  int n = glfs_h_readlink(vol_->fs(), h.get(), buf.data(), buf.size());
+  if (n < 0) return GfapiError(errno, "readlink " + gs);
+  buf.resize(static_cast<size_t>(n));
+  return buf;
+}
+
+}  // namespace georep::daemon

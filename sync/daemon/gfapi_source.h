@@ -1,0 +1,51 @@
+// GfapiSource: reads the PRIMARY volume by GFID through libgfapi.
+//
+// One GfapiVolume (a glfs_t) per worker. GFIDs become handles with
+// glfs_h_create_from_handle, so no path is ever resolved: a file renamed
+// after it was journaled is still found, and one deleted since reports
+// kNotFound (ENOENT/ESTALE), which the Materializer treats as "nothing to send".
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "sync/daemon/data_source.h"
+
+struct glfs;
+
+namespace georep::daemon {
+
+class GfapiVolume {
+ public:
+  // Connects to `volume` through the management daemon at `server`:24007.
+  // `log_file` receives gfapi's own log ("" = /dev/null).
+  static Result<std::unique_ptr<GfapiVolume>> Open(const std::string& volume,
+                                                   const std::string& server,
+                                                   const std::string& log_file);
+  ~GfapiVolume();
+  GfapiVolume(const GfapiVolume&) = delete;
+  GfapiVolume& operator=(const GfapiVolume&) = delete;
+  struct glfs* fs() const { return fs_; }
+  const std::string& volume() const { return volume_; }
+
+ private:
+  GfapiVolume(struct glfs* fs, std::string volume) : fs_(fs), volume_(std::move(volume)) {}
+  struct glfs* fs_;
+  std::string volume_;
+};
+
+class GfapiSource : public DataSource {
+ public:
+  explicit GfapiSource(GfapiVolume* volume) : vol_(volume) {}
+  Result<ObjectStat> Stat(const protocol::Gfid& gfid) override;
+  Result<std::unique_ptr<SourceFile>> Open(const protocol::Gfid& gfid) override;
+  Result<std::optional<std::string>> GetXattr(const protocol::Gfid& gfid,
+                                              const std::string& name) override;
+  Result<std::vector<std::string>> ListXattrs(const protocol::Gfid& gfid) override;
+  Result<std::string> ReadLink(const protocol::Gfid& gfid) override;
+
+ private:
+  GfapiVolume* vol_;
+};
+
+}  // namespace georep::daemon

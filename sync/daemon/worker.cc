@@ -1,0 +1,863 @@
+#include "sync/daemon/worker.h"
+
+#include <dirent.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <optional>
+#include <vector>
+
+#include "journal/consumers.h"
+#include "journal/fileutil.h"
+#include "journal/format.h"
+#include "journal/reader.h"
+#include "journal/record.h"
+#include "sync/common/log.h"
+#include "sync/daemon/backoff.h"
+#include "sync/daemon/coalescer.h"
+#include "sync/daemon/crawler.h"
+#include "sync/daemon/fs_util.h"
+#include "sync/daemon/gfapi_source.h"
+#include "sync/daemon/materializer.h"
+#include "sync/daemon/ssh_transport.h"
+#include "sync/protocol/codec.h"
+
+namespace georep::daemon {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// How often the status file is rewritten when nothing else prompts it.
+constexpr milliseconds kStatusInterval{1000};
+// How long the producer waits for new journal records before re-checking
+// whether it must stop, and how often an idle worker re-announces that it
+// has caught up (this is what completes a checkpoint on an idle volume).
+constexpr milliseconds kJournalPoll{200};
+constexpr milliseconds kIdleMarkerInterval{1000};
+// Grace for a stopping connection to collect acks of batches in flight.
+constexpr milliseconds kDrainOnStop{3000};
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+int64_t NowS() { return NowNs() / 1000000000; }
+
+struct WorkerState {
+  bool crawl_done = false;
+  bool resync = false;           // the journal lost records: jump the cursor after the crawl
+  uint64_t crawl_start_seq = 0;  // journal end when the crawl began
+};
+
+WorkerState LoadWorkerState(const std::string& path) {
+  WorkerState s;
+  auto text = ReadFile(path);
+  if (!text.ok()) return s;  // missing: nothing done yet
+  auto kv = ParseKeyValues(*text);
+  if (!kv.ok()) return s;    // damaged: start over with a crawl (safe)
+  s.crawl_done = (*kv)["crawl_done"] == "yes";
+  s.resync = (*kv)["resync"] == "yes";
+  try {
+    s.crawl_start_seq = std::stoull((*kv)["crawl_start_seq"]);
+  } catch (...) {
+    s.crawl_start_seq = 0;
+  }
+  return s;
+}
+
+Status SaveWorkerState(const std::string& path, const WorkerState& s) {
+  std::string text = std::string("# georepd worker state; delete to force a full crawl\n") +
+                     "crawl_done=" + (s.crawl_done ? "yes" : "no") + "\n" +
+                     "resync=" + (s.resync ? "yes" : "no") + "\n" +
+                     "crawl_start_seq=" + std::to_string(s.crawl_start_seq) + "\n";
+  return WriteFileAtomic(path, text, /*sync=*/true);
+}
+
+// What the producer hands to the sender: a batch, or a marker that takes
+// effect once every batch queued before it is acknowledged.
+struct QueueItem {
+  std::unique_ptr<protocol::Batch> batch;  // null for a marker
+  size_t encoded_size = 0;
+  uint64_t window_end_seq = 0;
+  uint64_t newest_time_ns = 0;
+  uint64_t pending_entry = 0, pending_data = 0, pending_meta = 0;
+  bool crawl_end = false;
+  int64_t caught_up_ns = 0;  // everything journaled before this time is in earlier items
+  uint64_t epoch = 0;        // producer epoch when pushed (see idle detection)
+};
+
+// Bounded FIFO between producer and sender. Every wait is bounded in time.
+class ItemQueue {
+ public:
+  explicit ItemQueue(size_t capacity) : capacity_(capacity) {}
+  // False when the queue was closed (the consumer side is gone).
+  bool Push(QueueItem item, const std::atomic<bool>& stop) {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (q_.size() >= capacity_ && !closed_ && !stop.load()) {
+      cv_.wait_for(lock, milliseconds(100));
+    }
+    if (closed_ || stop.load()) return false;
+    q_.push_back(std::move(item));
+    cv_.notify_all();
+    return true;
+  }
+  std::optional<QueueItem> Pop(milliseconds wait) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (q_.empty() && wait.count() > 0) cv_.wait_for(lock, wait, [&] { return !q_.empty() || closed_; });
+    if (q_.empty()) return std::nullopt;
+    QueueItem item = std::move(q_.front());
+    q_.pop_front();
+    cv_.notify_all();
+    return item;
+  }
+  void Close() {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    cv_.notify_all();
+  }
+  bool closed_and_empty() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return closed_ && q_.empty();
+  }
+  bool empty() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return q_.empty();
+  }
+  void SetCapacity(size_t c) {
+    std::lock_guard<std::mutex> lock(mu_);
+    capacity_ = c;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<QueueItem> q_;
+  size_t capacity_;
+  bool closed_ = false;
+};
+
+// Errors the secondary may recover from by itself (space freed, brick back):
+// the batch is not acknowledged as done and is replayed after a reconnect.
+bool TransientErrno(int err) {
+  switch (err) {
+    case ENOSPC: case EDQUOT: case EIO: case ENOTCONN: case EAGAIN: case ETIMEDOUT:
+    case EROFS: case ENOMEM: case EBUSY: case ECONNREFUSED: case EHOSTUNREACH:
+    case ENETUNREACH: case EPIPE: case ESHUTDOWN: case EINTR:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+std::string ConsumerNameFor(const std::string& session) { return "georepd-" + SanitizeId(session); }
+
+std::string StatusPathFor(const std::string& state_dir, const std::string& session,
+                          const std::string& brick_id) {
+  return state_dir + "/sessions/" + session + "/status/" + SanitizeId(brick_id) + ".status";
+}
+
+std::string WorkerStatePathFor(const std::string& state_dir, const std::string& session,
+                               const std::string& brick_id) {
+  return state_dir + "/sessions/" + session + "/workers/" + SanitizeId(brick_id) + ".state";
+}
+
+Result<uint64_t> JournalEnd(const std::string& brick_path) {
+  std::string segdir = brick_path + "/" + journal::kJournalSubdir + "/" + journal::kSegmentsDir;
+  auto segs = journal::internal::ListSegments(segdir);
+  if (!segs.ok()) {
+    if (segs.status().code() == Code::kNotFound) return uint64_t{0};
+    return segs.status();
+  }
+  uint64_t last_first = 0;
+  for (const auto& s : *segs) last_first = std::max(last_first, s.first_seq);
+  if (segs->empty()) return uint64_t{0};
+  // Read the newest segment to its end. Bounded: a segment is at most
+  // segment_size bytes, and records appended meanwhile only move the end.
+  auto reader = journal::JournalReader::Open(brick_path, last_first > 0 ? last_first - 1 : 0);
+  if (!reader.ok()) return reader.status();
+  journal::Record r;
+  for (;;) {
+    auto more = (*reader)->Next(&r);
+    if (!more.ok()) {
+      if (more.status().code() == Code::kFailedPrecondition) break;  // a gap: end is what we have
+      return more.status();
+    }
+    if (!*more) break;
+  }
+  return (*reader)->last_seq();
+}
+
+BrickWorker::BrickWorker(WorkerIdentity id, SessionConfig config, bool active)
+    : id_(std::move(id)), cfg_(std::move(config)) {
+  brick_id_ = id_.brick.id();
+  consumer_ = ConsumerNameFor(cfg_.name);
+  status_path_ = StatusPathFor(id_.state_dir, cfg_.name, brick_id_);
+  state_path_ = WorkerStatePathFor(id_.state_dir, cfg_.name, brick_id_);
+  active_ = active;
+  status_.primary_node = id_.node;
+  status_.primary_brick = brick_id_;
+  // Keep a completed checkpoint's completion time across daemon restarts.
+  if (auto text = ReadFile(status_path_); text.ok()) {
+    if (auto kv = ParseKeyValues(*text); kv.ok()) {
+      std::string cp = cfg_.checkpoint ? std::to_string(*cfg_.checkpoint) : "";
+      if (!cp.empty() && (*kv)["checkpoint"] == cp && (*kv)["checkpoint_completed"] == "yes") {
+        status_.checkpoint = cp;
+        status_.checkpoint_completed = true;
+        try {
+          status_.checkpoint_completion_time = std::stoll((*kv)["checkpoint_completion_time"]);
+        } catch (...) {
+          status_.checkpoint_completion_time = NowS();
+        }
+      }
+      try {
+        status_.last_synced = std::stoll((*kv)["last_synced"]);
+      } catch (...) {
+      }
+    }
+  }
+}
+
+BrickWorker::~BrickWorker() { Stop(); }
+
+void BrickWorker::Start() {
+  control_ = std::thread([this] { ControlLoop(); });
+  status_thread_ = std::thread([this] { StatusLoop(); });
+}
+
+void BrickWorker::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+    ++generation_;
+    cv_.notify_all();
+  }
+  if (control_.joinable()) control_.join();
+  if (status_thread_.joinable()) status_thread_.join();
+}
+
+void BrickWorker::UpdateConfig(const SessionConfig& config) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (config == cfg_) return;
+  bool reconnect = !config.SameConnection(cfg_) || config.state != cfg_.state;
+  cfg_ = config;
+  // Tunables are picked up by the running connection; only changes of the
+  // connection itself or of the session state restart it.
+  if (reconnect) ++generation_;
+  dirty_ = true;
+  cv_.notify_all();
+}
+
+void BrickWorker::SetActive(bool active) {
+  if (active_.exchange(active) == active) return;
+  log::Info("worker", brick_id_ + " is now " + (active ? "Active" : "Passive"));
+  std::lock_guard<std::mutex> lock(mu_);
+  ++generation_;
+  cv_.notify_all();
+}
+
+uint64_t BrickWorker::Generation() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return generation_;
+}
+
+void BrickWorker::MarkDirty() {
+  std::lock_guard<std::mutex> lock(mu_);
+  dirty_ = true;
+  cv_.notify_all();
+}
+
+void BrickWorker::SetState(const std::string& status, const std::string& cause) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (status_.status != status || status_.faulty_cause != cause) {
+    if (status == "Faulty") log::Error("worker", brick_id_ + " Faulty: " + cause);
+    status_.status = status;
+    status_.faulty_cause = cause;
+    dirty_ = true;
+    cv_.notify_all();
+  }
+}
+
+void BrickWorker::WaitForChange(milliseconds max, uint64_t generation) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, max, [&] { return stop_.load() || generation_ != generation; });
+}
+
+BrickStatus BrickWorker::Snapshot() {
+  std::lock_guard<std::mutex> lock(mu_);
+  BrickStatus s = status_;
+  std::string cp = cfg_.checkpoint ? std::to_string(*cfg_.checkpoint) : "";
+  if (s.checkpoint != cp) {
+    s.checkpoint = cp;
+    s.checkpoint_completed = false;
+    s.checkpoint_completion_time = 0;
+    status_.checkpoint = cp;
+    status_.checkpoint_completed = false;
+  }
+  s.updated = NowS();
+  return s;
+}
+
+void BrickWorker::StatusLoop() {
+  for (;;) {
+    bool stopping = stop_.load();
+    BrickStatus s = Snapshot();
+    Status st = WriteStatusFile(status_path_, s);
+    if (!st.ok()) log::Warning("worker", "status file: " + st.ToString());
+    if (stopping) return;
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, kStatusInterval, [&] { return dirty_ || stop_.load(); });
+    dirty_ = false;
+  }
+}
+
+void BrickWorker::ControlLoop() {
+  SessionConfig cfg;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cfg = cfg_;
+  }
+  Backoff backoff(milliseconds(cfg.tunables.backoff_initial_ms),
+                  milliseconds(cfg.tunables.backoff_max_ms));
+  uint32_t consecutive_failures = 0;
+  while (!stop_.load()) {
+    uint64_t gen;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cfg = cfg_;
+      gen = generation_;
+    }
+    backoff.Reconfigure(milliseconds(cfg.tunables.backoff_initial_ms),
+                        milliseconds(cfg.tunables.backoff_max_ms));
+    idle_ = false;
+    if (cfg.state == SessionState::kCreated || cfg.state == SessionState::kStopped) {
+      SetState("Stopped");
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        status_.crawl_status = "N/A";
+        status_.secondary_node.clear();
+      }
+      WaitForChange(milliseconds(1000), gen);
+      continue;
+    }
+    if (cfg.state == SessionState::kPaused) {
+      SetState("Paused");
+      WaitForChange(milliseconds(1000), gen);
+      continue;
+    }
+    if (!active_.load()) {
+      // Keep a cursor so that this brick's journal is retained for a takeover.
+      journal::ConsumerRegistry reg(id_.brick.path);
+      if (auto cur = reg.GetCursor(consumer_); !cur.ok() && cur.status().code() == Code::kNotFound) {
+        auto end = JournalEnd(id_.brick.path);
+        if (end.ok()) {
+          Status st = reg.Register(consumer_, *end);
+          if (!st.ok()) log::Warning("worker", brick_id_ + ": register cursor: " + st.ToString());
+        }
+      }
+      SetState("Passive");
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        status_.crawl_status = "N/A";
+        status_.secondary_node.clear();
+      }
+      WaitForChange(milliseconds(1000), gen);
+      continue;
+    }
+    Status st = RunConnection(cfg, gen);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      status_.secondary_node.clear();
+      status_.pending_entry = status_.pending_data = status_.pending_meta = 0;
+      dirty_ = true;
+    }
+    if (st.ok()) {  // ended on request (stop, role or config change)
+      backoff.Reset();
+      consecutive_failures = 0;
+      continue;
+    }
+    if (stop_.load()) break;
+    ++consecutive_failures;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++status_.reconnects;
+    }
+    bool operator_fix = st.code() == Code::kFailedPrecondition ||
+                        st.code() == Code::kPermissionDenied ||
+                        st.code() == Code::kInvalidArgument;
+    if (operator_fix || consecutive_failures >= cfg.tunables.faulty_after_failures) {
+      SetState("Faulty", st.message());
+    } else {
+      SetState("Initializing", st.message());
+    }
+    auto delay = backoff.Next();
+    log::Warning("worker", brick_id_ + ": " + st.ToString() + "; retrying in " +
+                               std::to_string(delay.count()) + " ms (failure " +
+                               std::to_string(consecutive_failures) + ")");
+    WaitForChange(delay, gen);
+  }
+  SetState("Stopped");
+}
+
+Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation) {
+  const std::string& brick = id_.brick.path;
+  journal::ConsumerRegistry reg(brick);
+  WorkerState wstate = LoadWorkerState(state_path_);
+  uint64_t cursor = 0;
+  auto cur = reg.GetCursor(consumer_);
+  if (!cur.ok()) {
+    if (cur.status().code() != Code::kNotFound) return cur.status().Annotate("journal cursor");
+    auto end = JournalEnd(brick);
+    if (!end.ok()) return end.status().Annotate("journal end of " + brick);
+    GEOREP_RETURN_IF_ERROR(reg.Register(consumer_, *end));
+    cursor = *end;
+    // A new consumer has seen nothing: crawl everything, then the journal from here.
+    wstate = WorkerState{false, false, *end};
+    GEOREP_RETURN_IF_ERROR(SaveWorkerState(state_path_, wstate));
+    log::Info("worker", brick_id_ + ": registered journal consumer " + consumer_ + " at " +
+                            std::to_string(cursor));
+  } else {
+    cursor = *cur;
+  }
+  if (auto list = reg.List(); list.ok()) {
+    for (const auto& c : *list) {
+      if (c.name == consumer_ && c.resync && !wstate.resync) {
+        log::Warning("worker", brick_id_ + ": journal dropped records this session had not "
+                                           "synced (" + *c.resync + "); starting a full crawl");
+        auto end = JournalEnd(brick);
+        if (!end.ok()) return end.status().Annotate("journal end of " + brick);
+        wstate = WorkerState{false, true, *end};
+        GEOREP_RETURN_IF_ERROR(SaveWorkerState(state_path_, wstate));
+      }
+    }
+  }
+  const bool need_crawl = !wstate.crawl_done;
+  // After a resync crawl the journal continues where the crawl started: the
+  // records between the old cursor and there are gone and the crawl covers them.
+  const uint64_t read_from = wstate.resync ? std::max(cursor, wstate.crawl_start_seq) : cursor;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_.cursor_seq = cursor;
+    status_.crawl_status = need_crawl ? "Initial Crawl" : "Journal Crawl";
+    dirty_ = true;
+  }
+
+  // The primary volume, by GFID.
+  auto vol = GfapiVolume::Open(cfg.primary_volume, id_.volfile_server, id_.gfapi_log);
+  if (!vol.ok()) return vol.status();
+  GfapiSource source(vol->get());
+
+  // The secondary.
+  SshOptions so;
+  so.host = cfg.secondary_host;
+  so.port = cfg.ssh_port;
+  so.user = cfg.secondary_user;
+  so.identity = cfg.ssh_identity;
+  so.known_hosts = cfg.ssh_known_hosts;
+  so.command = cfg.receiver_command + " --volume " + ShellQuote(cfg.secondary_volume);
+  so.timeout_s = cfg.tunables.ssh_timeout_s;
+  auto conn = ConnectSsh(so);
+  if (!conn.ok()) return conn.status();
+  Transport& t = **conn;
+
+  protocol::FrameDecoder decoder;
+  std::string rbuf;
+  // Reads the next frame within `timeout`; nullopt on timeout.
+  auto read_frame = [&](milliseconds timeout) -> Result<std::optional<protocol::Message>> {
+    auto deadline = Clock::now() + timeout;
+    for (;;) {
+      auto m = decoder.Next();
+      if (!m.ok()) {
+        return Status(Code::kAborted, "bad frame from receiver: " + m.status().ToString());
+      }
+      if (m->has_value()) return std::move(*m);
+      auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return std::optional<protocol::Message>();
+      rbuf.clear();
+      GEOREP_RETURN_IF_ERROR(t.Read(&rbuf, static_cast<int>(left.count())));
+      if (!rbuf.empty()) decoder.Append(rbuf);
+    }
+  };
+  auto send = [&](const protocol::Message& m, size_t* bytes) -> Status {
+    std::string frame;
+    GEOREP_RETURN_IF_ERROR(protocol::EncodeFrame(m, &frame));
+    if (bytes != nullptr) *bytes = frame.size();
+    return t.Write(frame);
+  };
+
+  // Handshake.
+  protocol::Hello hello;
+  hello.session_id = cfg.name;
+  hello.primary_volume = cfg.primary_volume;
+  hello.primary_brick_id = brick_id_;
+  hello.secondary_volume = cfg.secondary_volume;
+  GEOREP_RETURN_IF_ERROR(send(hello, nullptr));
+  uint32_t peer_max_body = protocol::kMaxBodySize;
+  {
+    auto m = read_frame(milliseconds(1000ll * cfg.tunables.ssh_timeout_s));
+    if (!m.ok()) return m.status();
+    if (!m->has_value()) {
+      return Status(Code::kUnavailable, "georep-receiver on " + t.Peer() + " did not answer HELLO "
+                                        "within " + std::to_string(cfg.tunables.ssh_timeout_s) + " s");
+    }
+    if (auto* e = std::get_if<protocol::Error>(&**m)) {
+      Code code = e->code == protocol::ErrorCode::kVolumeMismatch ||
+                          e->code == protocol::ErrorCode::kVersionMismatch
+                      ? Code::kFailedPrecondition
+                      : Code::kUnavailable;
+      return Status(code, std::string("receiver refused the session (") +
+                              protocol::ErrorCodeName(e->code) + "): " + e->message);
+    }
+    auto* ok = std::get_if<protocol::HelloOk>(&**m);
+    if (ok == nullptr) return Status(Code::kAborted, "receiver answered HELLO with something else");
+    peer_max_body = ok->max_body_size;
+    log::Info("worker", brick_id_ + ": connected to " + t.Peer() + " (receiver " +
+                            ok->receiver_version + ", secondary volume " + cfg.secondary_volume + ")");
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_.secondary_node = cfg.secondary_host;
+    dirty_ = true;
+  }
+  SetState("Active");
+
+  // ---- Producer: journal/crawl -> plans -> batches --------------------------------
+  std::atomic<bool> producer_stop{false};
+  std::atomic<uint64_t> epoch{0};
+  Status producer_status;
+  ItemQueue queue(cfg.tunables.max_inflight_batches);
+  auto tunables = [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    return cfg_.tunables;
+  };
+  auto limits_from = [&](const SyncTunables& tu) {
+    MaterializerLimits l;
+    l.max_ops = tu.batch_max_ops;
+    l.max_body = std::min(tu.batch_max_bytes, peer_max_body);
+    l.fsync = tu.batch_fsync;
+    return l;
+  };
+  std::thread producer([&] {
+    Materializer mat(&source, limits_from(tunables()), [&](protocol::Batch b, size_t size) -> Status {
+      QueueItem item;
+      item.batch = std::make_unique<protocol::Batch>(std::move(b));
+      item.encoded_size = size;
+      if (!queue.Push(std::move(item), producer_stop)) return Status(Code::kAborted, "stopping");
+      return Status::Ok();
+    });
+    auto push_marker = [&](QueueItem m) -> Status {
+      m.epoch = epoch.load();
+      if (!queue.Push(std::move(m), producer_stop)) return Status(Code::kAborted, "stopping");
+      return Status::Ok();
+    };
+    auto run = [&]() -> Status {
+      if (need_crawl) {
+        log::Info("worker", brick_id_ + ": initial crawl of " + brick + " (journal position " +
+                                std::to_string(wstate.crawl_start_seq) + ")");
+        BrickCrawler crawler(
+            brick, [&](PlanItem item) { return mat.AddItem(item); },
+            [&] { return producer_stop.load(); });
+        GEOREP_RETURN_IF_ERROR(crawler.Run());
+        GEOREP_RETURN_IF_ERROR(mat.Flush());
+        const CrawlStats& cs = crawler.stats();
+        log::Info("worker", brick_id_ + ": crawl queued " + std::to_string(cs.dirs) + " dirs, " +
+                                std::to_string(cs.files) + " files, " + std::to_string(cs.others) +
+                                " others, " + std::to_string(cs.links) + " extra links (" +
+                                std::to_string(cs.skipped) + " skipped)");
+        QueueItem m;
+        m.crawl_end = true;
+        GEOREP_RETURN_IF_ERROR(push_marker(std::move(m)));
+      }
+      auto reader = journal::JournalReader::Open(brick, read_from);
+      if (!reader.ok()) return reader.status();
+      std::vector<journal::Record> window;
+      auto last_marker = Clock::now();
+      bool pushed_since_marker = true;
+      while (!producer_stop.load()) {
+        SyncTunables tu = tunables();
+        mat.SetLimits(limits_from(tu));
+        queue.SetCapacity(tu.max_inflight_batches);
+        window.clear();
+        int64_t read_started_ns = NowNs();
+        for (;;) {
+          if (window.size() >= tu.window_max_records) break;
+          journal::Record r;
+          auto more = (*reader)->Next(&r);
+          if (!more.ok()) {
+            if (more.status().code() == Code::kFailedPrecondition) {
+              // Records this session never saw are gone: only a crawl can recover.
+              WorkerState ws{false, true, 0};
+              auto end = JournalEnd(brick);
+              ws.crawl_start_seq = end.ok() ? *end : 0;
+              GEOREP_RETURN_IF_ERROR(SaveWorkerState(state_path_, ws));
+              return Status(Code::kAborted, more.status().message() + "; restarting with a full crawl");
+            }
+            return more.status();
+          }
+          if (!*more) break;
+          window.push_back(std::move(r));
+        }
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          status_.journal_seq = (*reader)->last_seq();
+        }
+        if (window.empty()) {
+          auto now = Clock::now();
+          if (pushed_since_marker || now - last_marker >= kIdleMarkerInterval) {
+            QueueItem m;
+            m.caught_up_ns = read_started_ns;
+            GEOREP_RETURN_IF_ERROR(push_marker(std::move(m)));
+            last_marker = now;
+            pushed_since_marker = false;
+          }
+          GEOREP_RETURN_IF_ERROR((*reader)->WaitForData(kJournalPoll));
+          continue;
+        }
+        epoch.fetch_add(1);
+        pushed_since_marker = true;
+        Plan plan = Coalescer::Build(window);
+        QueueItem m;
+        m.window_end_seq = plan.last_seq;
+        m.newest_time_ns = plan.newest_time_ns;
+        m.pending_entry = plan.entry_items();
+        m.pending_data = plan.data_items();
+        m.pending_meta = plan.meta_items();
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          status_.pending_entry += m.pending_entry;
+          status_.pending_data += m.pending_data;
+          status_.pending_meta += m.pending_meta;
+        }
+        GEOREP_RETURN_IF_ERROR(mat.Add(plan));
+        GEOREP_RETURN_IF_ERROR(mat.Flush());
+        GEOREP_RETURN_IF_ERROR(push_marker(std::move(m)));
+      }
+      return Status::Ok();
+    };
+    Status st = run();
+    if (!st.ok() && !producer_stop.load()) producer_status = st;
+    queue.Close();
+  });
+
+  // ---- Sender: batches out, acks in, cursor forward --------------------------------
+  struct Inflight {
+    uint64_t batch_id = 0;
+    uint32_t op_count = 0;
+    std::vector<std::string> op_desc;  // kept only to name failed ops
+    Clock::time_point sent;
+    std::vector<QueueItem> markers;
+  };
+  std::deque<Inflight> inflight;
+  int64_t synced_through_ns = 0;
+  auto apply_marker = [&](const QueueItem& m) -> Status {
+    if (m.window_end_seq != 0) {
+      GEOREP_RETURN_IF_ERROR(reg.SetCursor(consumer_, m.window_end_seq));
+      std::lock_guard<std::mutex> lock(mu_);
+      status_.cursor_seq = m.window_end_seq;
+      int64_t t_s = static_cast<int64_t>(m.newest_time_ns / 1000000000ull);
+      if (t_s > status_.last_synced) status_.last_synced = t_s;
+      status_.pending_entry -= std::min(status_.pending_entry, m.pending_entry);
+      status_.pending_data -= std::min(status_.pending_data, m.pending_data);
+      status_.pending_meta -= std::min(status_.pending_meta, m.pending_meta);
+    }
+    if (m.crawl_end) {
+      if (wstate.resync) {
+        if (wstate.crawl_start_seq > cursor) {
+          GEOREP_RETURN_IF_ERROR(reg.SetCursor(consumer_, wstate.crawl_start_seq));
+        }
+        Status st = reg.ClearResync(consumer_);
+        if (!st.ok() && st.code() != Code::kNotFound) return st;
+      }
+      wstate.crawl_done = true;
+      wstate.resync = false;
+      GEOREP_RETURN_IF_ERROR(SaveWorkerState(state_path_, wstate));
+      log::Info("worker", brick_id_ + ": initial crawl acknowledged; following the journal");
+      std::lock_guard<std::mutex> lock(mu_);
+      status_.crawl_status = "Journal Crawl";
+      dirty_ = true;
+    }
+    if (m.caught_up_ns != 0) {
+      synced_through_ns = std::max(synced_through_ns, m.caught_up_ns);
+      // Idle only if the producer read nothing new since it queued this marker.
+      idle_ = m.epoch == epoch.load() && inflight.empty();
+    }
+    // A checkpoint completes once the secondary has everything journaled
+    // before it: either the newest applied change is past it, or the worker
+    // caught up with a journal read that began after it (idle volume).
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cfg_.checkpoint) {
+      std::string cp = std::to_string(*cfg_.checkpoint);
+      if (status_.checkpoint != cp) {
+        status_.checkpoint = cp;
+        status_.checkpoint_completed = false;
+      }
+      if (!status_.checkpoint_completed &&
+          (status_.last_synced >= *cfg_.checkpoint ||
+           synced_through_ns / 1000000000 >= *cfg_.checkpoint)) {
+        status_.checkpoint_completed = true;
+        status_.checkpoint_completion_time = NowS();
+        dirty_ = true;
+        log::Info("worker", brick_id_ + ": checkpoint " + cp + " completed");
+      }
+    }
+    return Status::Ok();
+  };
+
+  bool recovered_reported = false;
+  auto handle = [&](const protocol::Message& msg) -> Status {
+    if (auto* ack = std::get_if<protocol::Ack>(&msg)) {
+      if (inflight.empty() || inflight.front().batch_id != ack->batch_id) {
+        return Status(Code::kAborted, "receiver acknowledged batch " + std::to_string(ack->batch_id) +
+                                          " out of order");
+      }
+      Inflight done = std::move(inflight.front());
+      inflight.pop_front();
+      uint64_t permanent = 0;
+      for (const auto& f : ack->failures) {
+        std::string what = f.index < done.op_desc.size() ? done.op_desc[f.index] : "op #" + std::to_string(f.index);
+        if (TransientErrno(f.err)) {
+          // Not done: replay from the cursor after a reconnect.
+          return Status(Code::kUnavailable, "secondary could not apply " + what + ": " +
+                                                f.message + " (" + std::strerror(f.err) + ")");
+        }
+        ++permanent;
+        log::Warning("worker", brick_id_ + ": secondary skipped " + what + ": " + f.message + " (" +
+                                   std::strerror(f.err) + ")");
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        status_.failures += permanent;
+        status_.ops_applied += done.op_count - std::min<uint64_t>(done.op_count, permanent);
+      }
+      if (!recovered_reported) {
+        SetState("Active");
+        recovered_reported = true;
+      }
+      for (const QueueItem& m : done.markers) GEOREP_RETURN_IF_ERROR(apply_marker(m));
+      return Status::Ok();
+    }
+    if (std::get_if<protocol::Pong>(&msg) != nullptr) return Status::Ok();
+    if (auto* e = std::get_if<protocol::Error>(&msg)) {
+      return Status(Code::kUnavailable, std::string("receiver ended the session (") +
+                                            protocol::ErrorCodeName(e->code) + "): " + e->message);
+    }
+    return Status(Code::kAborted, "unexpected message from receiver");
+  };
+
+  auto last_send = Clock::now();
+  std::optional<Clock::time_point> ping_sent;
+  uint64_t ping_token = 0;
+  Status result;
+  bool graceful = false;
+  while (true) {
+    if (stop_.load() || Generation() != generation) {
+      graceful = true;
+      break;
+    }
+    SyncTunables tu = tunables();
+    const milliseconds io_timeout(1000ll * tu.ssh_timeout_s);
+    // Pull batches until the in-flight window is full.
+    bool sent = false;
+    while (inflight.size() < tu.max_inflight_batches) {
+      milliseconds wait = inflight.empty() && !sent ? milliseconds(100) : milliseconds(0);
+      auto item = queue.Pop(wait);
+      if (!item) break;
+      if (item->batch) {
+        Inflight f;
+        f.batch_id = item->batch->batch_id;
+        f.op_count = static_cast<uint32_t>(item->batch->ops.size());
+        f.op_desc.reserve(item->batch->ops.size());
+        for (const auto& op : item->batch->ops) f.op_desc.push_back(protocol::DescribeOp(op));
+        size_t bytes = 0;
+        result = send(*item->batch, &bytes);
+        if (!result.ok()) break;
+        f.sent = Clock::now();
+        inflight.push_back(std::move(f));
+        sent = true;
+        last_send = Clock::now();
+        std::lock_guard<std::mutex> lock(mu_);
+        status_.bytes_sent += bytes;
+        ++status_.batches;
+      } else if (inflight.empty()) {
+        result = apply_marker(*item);
+        if (!result.ok()) break;
+      } else {
+        inflight.back().markers.push_back(std::move(*item));
+      }
+    }
+    if (!result.ok()) break;
+    if (queue.closed_and_empty() && inflight.empty()) {
+      result = producer_status.ok() ? Status(Code::kAborted, "journal reader stopped") : producer_status;
+      break;
+    }
+    // Collect acks: wait when the window is full, peek otherwise.
+    milliseconds wait(0);
+    if (!inflight.empty()) wait = inflight.size() >= tu.max_inflight_batches ? milliseconds(200) : milliseconds(sent ? 0 : 10);
+    auto m = read_frame(wait);
+    if (!m.ok()) {
+      result = m.status();
+      break;
+    }
+    if (m->has_value()) {
+      result = handle(**m);
+      if (!result.ok()) break;
+      // Drain everything already buffered.
+      for (;;) {
+        auto more = read_frame(milliseconds(0));
+        if (!more.ok()) {
+          result = more.status();
+          break;
+        }
+        if (!more->has_value()) break;
+        result = handle(**more);
+        if (!result.ok()) break;
+      }
+      if (!result.ok()) break;
+    }
+    auto now = Clock::now();
+    if (!inflight.empty() && now - inflight.front().sent > 4 * io_timeout) {
+      result = Status(Code::kUnavailable, "no acknowledgement for batch " +
+                                              std::to_string(inflight.front().batch_id) + " within " +
+                                              std::to_string(4 * tu.ssh_timeout_s) + " s");
+      break;
+    }
+    if (inflight.empty() && now - last_send > std::chrono::seconds(tu.keepalive_s)) {
+      if (ping_sent && now - *ping_sent > io_timeout) {
+        result = Status(Code::kUnavailable, "receiver did not answer a keepalive within " +
+                                                std::to_string(tu.ssh_timeout_s) + " s");
+        break;
+      }
+      result = send(protocol::Ping{++ping_token}, nullptr);
+      if (!result.ok()) break;
+      ping_sent = now;
+      last_send = now;
+    }
+  }
+
+  // ---- Teardown ---------------------------------------------------------------------
+  producer_stop = true;
+  queue.Close();
+  if (graceful) {
+    // Collect acks for what is in flight (bounded), so less is replayed.
+    auto deadline = Clock::now() + kDrainOnStop;
+    while (!inflight.empty() && Clock::now() < deadline) {
+      auto m = read_frame(milliseconds(100));
+      if (!m.ok()) break;
+      if (m->has_value() && !handle(**m).ok()) break;
+    }
+    Status bye = send(protocol::Bye{}, nullptr);
+    (void)bye;  // best effort: the receiver also exits on end of stream
+  }
+  producer.join();
+  t.Close();
+  idle_ = false;
+  return result;
+}
+
+}  // namespace georep::daemon

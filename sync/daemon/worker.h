@@ -1,0 +1,114 @@
+// BrickWorker: replicates one local brick of a session.
+//
+// Roles (decided by the Daemon from `gluster volume status`, see
+// volume_info.h): in each replica/disperse set the first online non-arbiter
+// brick is Active; the others are Passive.
+//  * Active: registers its journal consumer cursor, crawls the brick once
+//    (first start, or after the journal lost records it had not consumed),
+//    then tails the journal from the cursor: coalesce a window of records,
+//    read current data/metadata from the primary via gfapi, stream batches
+//    over one SSH connection to georep-receiver with up to
+//    max_inflight_batches unacknowledged; the cursor advances only past
+//    windows whose every batch is acknowledged.
+//  * Passive: registers its cursor (so its brick keeps the journal) and
+//    leaves it where it is: it never claims progress it has not made.
+//    On takeover (the Active brick of the set went offline) it replays its
+//    journal from that cursor; the receiver's ops are idempotent, so records
+//    the old Active already synced are harmless. If the journal had to drop
+//    records meanwhile (size cap), the takeover starts with a full crawl.
+//
+// Failures (connection, receiver, secondary volume, gfapi) end the current
+// connection; the worker reconnects after a bounded exponential backoff and
+// resumes from the cursor. After faulty_after_failures consecutive failures
+// (or at once for ones only an operator can fix: host key, credentials) the
+// status is Faulty with the cause and the fix; the first acknowledged batch
+// (or idle keepalive) makes it Active again.
+//
+// Threads: a control thread (role/state machine, sender, acks), a producer
+// thread per connection (journal, coalescer, gfapi reads), a status thread
+// (writes the status file every status_interval and on state changes).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/status.h"
+#include "sync/daemon/session_config.h"
+#include "sync/daemon/status_file.h"
+#include "sync/daemon/volume_info.h"
+
+namespace georep::daemon {
+
+struct WorkerIdentity {
+  std::string state_dir;       // --state-dir
+  std::string node;            // --node
+  std::string volfile_server;  // gfapi server for the primary volume
+  std::string gfapi_log;       // gfapi log file ("" = none)
+  BrickInfo brick;
+};
+
+// Derived names, exposed for the CLI and tests.
+std::string ConsumerNameFor(const std::string& session);
+std::string StatusPathFor(const std::string& state_dir, const std::string& session,
+                          const std::string& brick_id);
+std::string WorkerStatePathFor(const std::string& state_dir, const std::string& session,
+                               const std::string& brick_id);
+// The last sequence number in a brick's journal (0 when empty); where a
+// crawl starting now must hand over to the journal.
+Result<uint64_t> JournalEnd(const std::string& brick_path);
+
+class BrickWorker {
+ public:
+  BrickWorker(WorkerIdentity id, SessionConfig config, bool active);
+  ~BrickWorker();
+  BrickWorker(const BrickWorker&) = delete;
+  BrickWorker& operator=(const BrickWorker&) = delete;
+
+  void Start();
+  // Asks every thread to finish and joins them (bounded by the SSH timeout).
+  void Stop();
+  void UpdateConfig(const SessionConfig& config);
+  void SetActive(bool active);
+  BrickStatus Snapshot();
+  // True once an Active worker has read its whole journal and every batch
+  // before that point is acknowledged (used by --exit-when-idle).
+  bool Idle() const { return idle_.load(); }
+  bool active() const { return active_.load(); }
+  const std::string& brick_id() const { return brick_id_; }
+
+ private:
+  struct Shared;
+  void ControlLoop();
+  void StatusLoop();
+  Status RunConnection(const SessionConfig& cfg, uint64_t generation);
+  void SetState(const std::string& status, const std::string& cause = "");
+  void WaitForChange(std::chrono::milliseconds max, uint64_t generation);
+  uint64_t Generation();
+  void MarkDirty();
+
+  WorkerIdentity id_;
+  std::string brick_id_;
+  std::string consumer_;
+  std::string status_path_;
+  std::string state_path_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  SessionConfig cfg_;
+  uint64_t generation_ = 0;  // bumped when config, role or stop changes
+  bool dirty_ = false;       // status must be written now
+  BrickStatus status_;       // guarded by mu_
+
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> active_{false};
+  std::atomic<bool> idle_{false};
+  std::thread control_;
+  std::thread status_thread_;
+};
+
+}  // namespace georep::daemon
