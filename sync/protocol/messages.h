@@ -139,7 +139,10 @@ struct LinkOp {
 
 // Moves object gfid from old_pargfid/old_name to new_pargfid/new_name,
 // replacing what is there (as rename(2)). replaced_gfid is the gfid the
-// primary replaced at the target (zero if none or unknown); informational.
+// primary replaced at the target (zero if none or unknown): when it is set,
+// a target holding any other GFID is a conflict (EEXIST unless the batch has
+// kBatchReplaceStale), which keeps a replayed rename from destroying a newer
+// entry.
 struct RenameOp {
   Gfid gfid{};
   Gfid old_pargfid{};
@@ -264,8 +267,14 @@ enum BatchFlag : uint32_t {
   // fsync every regular file the batch wrote to before acknowledging it, so the
   // sender may treat an acked batch as durable on the secondary's bricks.
   kBatchFsync = 1u << 0,
+  // The sender has checked the batch's entry ops against the primary's
+  // current state: where the secondary has an entry with another GFID at an
+  // op's name, that entry is stale and is removed (non-empty directories are
+  // never removed). Without this flag such an op fails with EEXIST and the
+  // secondary's entry is kept (PROTOCOL.md, "Applying ops").
+  kBatchReplaceStale = 1u << 1,
 };
-constexpr uint32_t kBatchKnownFlags = kBatchFsync;
+constexpr uint32_t kBatchKnownFlags = kBatchFsync | kBatchReplaceStale;
 
 // Ops apply in order. The receiver decodes the whole frame before applying
 // any op; a frame that fails to decode applies nothing.

@@ -254,7 +254,7 @@ void Applier::ApplyBatch(const protocol::Batch& batch, protocol::Ack* ack) {
   std::map<Gfid, size_t> last_data_op;  // where a deferred data error is reported
   for (size_t i = 0; i < batch.ops.size(); ++i) {
     ++stats_.ops;
-    Status st = ApplyOp(batch.ops[i]);
+    Status st = ApplyOp(batch.ops[i], (batch.flags & protocol::kBatchReplaceStale) != 0);
     if (!st.ok()) {
       record(i, st);
     } else if (IsDataOp(batch.ops[i])) {
@@ -278,8 +278,9 @@ void Applier::ApplyBatch(const protocol::Batch& batch, protocol::Ack* ack) {
   for (auto& [index, f] : failures) ack->failures.push_back(std::move(f));
 }
 
-Status Applier::ApplyOp(const protocol::Op& op) {
+Status Applier::ApplyOp(const protocol::Op& op, bool replace_stale) {
   GEOREP_RETURN_IF_ERROR(ValidateOp(op));
+  replace_stale_ = replace_stale;
   return std::visit([this](const auto& o) { return Apply(o); }, op);
 }
 
@@ -307,38 +308,48 @@ Status Applier::RemoveStale(const Gfid& pargfid, const std::string& name, const 
   return Status::Ok();
 }
 
+Status Applier::ResolveConflict(const Gfid& pargfid, const std::string& name,
+                                const ObjectAttr& other, const Gfid& wanted) {
+  if (replace_stale_) return RemoveStale(pargfid, name, other, wanted);
+  ++stats_.conflicts;
+  return Status::FromErrno(
+      EEXIST, EntryName(pargfid, name) + " holds GFID " + GfidToString(other.gfid) + ", not " +
+                  GfidToString(wanted) +
+                  "; kept: if the primary has " + GfidToString(wanted) +
+                  " there now, the secondary's entry is stale (resend with REPLACE_STALE), "
+                  "otherwise this op is older than that entry (a replay) and can be ignored");
+}
+
 Status Applier::Apply(const protocol::EntryCreateOp& op) {
   Result<ObjectAttr> existing = volume_->Lookup(op.pargfid, op.name);
-  if (existing.ok()) {
-    if (existing->gfid == op.gfid) {
-      if ((existing->mode & S_IFMT) != (op.mode & S_IFMT)) {
-        return Status::FromErrno(EEXIST, EntryName(op.pargfid, op.name) +
-                                             " has the requested GFID but another file type");
-      }
-      // A replay: the entry is there; bring owner and mode to what the op says
-      // (later ops of the same replay re-apply any newer attributes).
-      ++stats_.already_applied;
-      ObjectAttr want;
-      want.uid = op.uid;
-      want.gid = op.gid;
-      want.mode = op.mode & 07777;
-      if (existing->uid != op.uid || existing->gid != op.gid) {
-        GEOREP_RETURN_IF_ERROR(volume_->Setattr(op.gfid, protocol::kSetUid | protocol::kSetGid, want));
-      }
-      if (!S_ISLNK(op.mode) && (existing->mode & 07777) != (op.mode & 07777)) {
-        GEOREP_RETURN_IF_ERROR(volume_->Setattr(op.gfid, protocol::kSetMode, want));
-      }
-      return Status::Ok();
+  if (existing.ok() && existing->gfid == op.gfid) {
+    if ((existing->mode & S_IFMT) != (op.mode & S_IFMT)) {
+      return Status::FromErrno(EEXIST, EntryName(op.pargfid, op.name) +
+                                           " has the requested GFID but another file type");
     }
-    GEOREP_RETURN_IF_ERROR(RemoveStale(op.pargfid, op.name, *existing, op.gfid));
-  } else if (existing.status().err() != ENOENT) {
+    // A replay: the entry is there; bring owner and mode to what the op says
+    // (later ops of the same replay re-apply any newer attributes).
+    ++stats_.already_applied;
+    ObjectAttr want;
+    want.uid = op.uid;
+    want.gid = op.gid;
+    want.mode = op.mode & 07777;
+    if (existing->uid != op.uid || existing->gid != op.gid) {
+      GEOREP_RETURN_IF_ERROR(volume_->Setattr(op.gfid, protocol::kSetUid | protocol::kSetGid, want));
+    }
+    if (!S_ISLNK(op.mode) && (existing->mode & 07777) != (op.mode & 07777)) {
+      GEOREP_RETURN_IF_ERROR(volume_->Setattr(op.gfid, protocol::kSetMode, want));
+    }
+    return Status::Ok();
+  }
+  if (!existing.ok() && existing.status().err() != ENOENT) {
     return existing.status().Annotate("lookup " + EntryName(op.pargfid, op.name));
   }
 
   // The object may exist under another name: this create is then a replay
-  // and a later rename (or unlink + link) moved it. Creating a second object
-  // with the same GFID would corrupt the volume, and the rest of the replay
-  // puts the object where it belongs.
+  // and a later rename moved it. Creating a second object with the same GFID
+  // would corrupt the volume, and the rest of the replay puts the object
+  // where it belongs.
   Result<ObjectAttr> elsewhere = volume_->Stat(op.gfid);
   if (elsewhere.ok()) {
     ++stats_.already_applied;
@@ -348,6 +359,9 @@ Status Applier::Apply(const protocol::EntryCreateOp& op) {
   }
   if (elsewhere.status().err() != ENOENT) {
     return elsewhere.status().Annotate("stat GFID " + GfidToString(op.gfid));
+  }
+  if (existing.ok()) {
+    GEOREP_RETURN_IF_ERROR(ResolveConflict(op.pargfid, op.name, *existing, op.gfid));
   }
   Status st = volume_->CreateEntry(op);
   if (st.err() == EEXIST) {
@@ -374,7 +388,7 @@ Status Applier::Apply(const protocol::LinkOp& op) {
       ++stats_.already_applied;
       return Status::Ok();
     }
-    GEOREP_RETURN_IF_ERROR(RemoveStale(op.pargfid, op.name, *existing, op.gfid));
+    GEOREP_RETURN_IF_ERROR(ResolveConflict(op.pargfid, op.name, *existing, op.gfid));
   } else if (existing.status().err() != ENOENT) {
     return existing.status().Annotate("lookup " + EntryName(op.pargfid, op.name));
   }
@@ -400,6 +414,17 @@ Status Applier::Apply(const protocol::RenameOp& op) {
       ++stats_.already_applied;  // replay: the rename happened already
       return Status::Ok();
     }
+    // Replay of a rename whose object a later op moved on (or whose source
+    // name a later op reused): the object exists, the rest of the replay
+    // puts it in place.
+    Result<ObjectAttr> moved = volume_->Stat(op.gfid);
+    if (moved.ok()) {
+      ++stats_.already_applied;
+      return Status::Ok();
+    }
+    if (moved.status().err() != ENOENT) {
+      return moved.status().Annotate("stat GFID " + GfidToString(op.gfid));
+    }
     return Status::FromErrno(
         ENOENT, "rename source " + from + " " +
                     (src.ok() ? "holds GFID " + GfidToString(src->gfid) : std::string("is absent")) +
@@ -412,10 +437,15 @@ Status Applier::Apply(const protocol::RenameOp& op) {
     ++stats_.already_applied;
     return Status::Ok();
   }
-  if (dst.ok() && S_ISDIR(dst->mode) != S_ISDIR(src->mode)) {
-    // The primary's rename succeeded, so its target was of a compatible type:
-    // what the secondary has there is stale.
-    GEOREP_RETURN_IF_ERROR(RemoveStale(op.new_pargfid, op.new_name, *dst, op.gfid));
+  if (dst.ok()) {
+    // The primary replaced `replaced_gfid` (when the sender knows it) with a
+    // target of a compatible type. Anything else at the target is either
+    // stale or newer than this op (a replay), which only the sender can tell.
+    const bool expected = !IsNullGfid(op.replaced_gfid) ? dst->gfid == op.replaced_gfid
+                                                        : S_ISDIR(dst->mode) == S_ISDIR(src->mode);
+    if (!expected) {
+      GEOREP_RETURN_IF_ERROR(ResolveConflict(op.new_pargfid, op.new_name, *dst, op.gfid));
+    }
   }
   return volume_->Rename(op.old_pargfid, op.old_name, op.new_pargfid, op.new_name)
       .Annotate("rename " + from + " -> " + to);

@@ -34,6 +34,7 @@ struct ApplierStats {
   uint64_t bytes_written = 0;
   uint64_t already_applied = 0;   // replays recognised as no-ops
   uint64_t stale_removed = 0;     // entries with a different GFID removed
+  uint64_t conflicts = 0;         // entries with a different GFID kept (EEXIST)
 };
 
 class Applier {
@@ -45,7 +46,8 @@ class Applier {
   // Never stops early: each op's failure is recorded and the next op runs.
   void ApplyBatch(const protocol::Batch& batch, protocol::Ack* ack);
   // One op; the status's err() is the errno reported in the Ack.
-  Status ApplyOp(const protocol::Op& op);
+  // `replace_stale` as the batch flag kBatchReplaceStale.
+  Status ApplyOp(const protocol::Op& op, bool replace_stale = false);
 
   protocol::StatReply Stat(const protocol::StatRequest& req);
   // Reads at most kMaxChecksumLength bytes per request.
@@ -75,9 +77,15 @@ class Applier {
   Status RemoveStale(const Gfid& pargfid, const std::string& name, const ObjectAttr& stale,
                      const Gfid& wanted);
   Status RequireRegular(const Gfid& gfid, const char* what);
+  // What to do when pargfid/name holds `other` instead of `wanted`: remove
+  // it when the sender vouches that it is stale (replace_stale_), else fail
+  // with EEXIST and keep it.
+  Status ResolveConflict(const Gfid& pargfid, const std::string& name, const ObjectAttr& other,
+                         const Gfid& wanted);
 
   Volume* volume_;
   ApplierStats stats_;
+  bool replace_stale_ = false;  // of the op being applied
 };
 
 }  // namespace georep::receiver
