@@ -140,7 +140,10 @@ static gf_boolean_t
 georep_xattr_is_internal(const char *key)
 {
     return strncmp(key, "trusted.", 8) == 0 ||
-           strncmp(key, "glusterfs.", 10) == 0;
+           strncmp(key, "glusterfs.", 10) == 0 ||
+           /* features/utime's virtual key: sets the ctime metadata that
+            * posix keeps in trusted.glusterfs.mdata */
+           strcmp(key, CTIME_MDATA_XDATA_KEY) == 0;
 }
 
 static gf_boolean_t
@@ -1078,6 +1081,9 @@ georep_setattr(call_frame_t *frame, xlator_t *this, loc_t *loc,
             georep_local_set_inode(local, loc->inode);
             if (gf_uuid_is_null(local->ev.gfid))
                 gf_uuid_copy(local->ev.gfid, loc->gfid);
+            /* DHT copies the owner of a data file onto its link-to file. */
+            if (georep_is_dht_bookkeeping(frame, xdata))
+                local->ev.flags |= GEOREP_FLAG_DHT_LINKTO;
             frame->local = local;
         } else {
             georep_local_free(local);
@@ -1112,6 +1118,8 @@ georep_fsetattr(call_frame_t *frame, xlator_t *this, fd_t *fd,
         if (georep_local_set_attrs(local, stbuf, valid)) {
             georep_local_set_inode(local, fd->inode);
             local->ev.flags |= GEOREP_FLAG_VIA_FD;
+            if (georep_is_dht_bookkeeping(frame, xdata))
+                local->ev.flags |= GEOREP_FLAG_DHT_LINKTO;
             frame->local = local;
         } else {
             georep_local_free(local);
@@ -1386,6 +1394,34 @@ bad:
     return -1;
 }
 
+static const char *
+georep_fsync_name(int policy)
+{
+    switch (policy) {
+        case GEOREP_FSYNC_NEVER:
+            return "never";
+        case GEOREP_FSYNC_ALWAYS:
+            return "always";
+        default:
+            return "interval";
+    }
+}
+
+/* One line with the settings in force, so that an admin (and the tests) can
+ * see from the brick log what a `volume set` changed. */
+static void
+georep_log_options(xlator_t *this, const char *what,
+                   const struct georep_journal_options *o)
+{
+    gf_msg(this->name, GF_LOG_INFO, 0, GEOREP_MSG_JOURNAL_OPENED,
+           "journal options %s: journal-fsync=%s journal-fsync-interval=%u "
+           "segment-size=%" PRIu64 " max-journal-size=%" PRIu64
+           " record-internal=%s",
+           what, georep_fsync_name(o->fsync_policy), o->fsync_interval_ms,
+           o->segment_size, o->max_journal_size,
+           o->record_internal ? "on" : "off");
+}
+
 static void
 georep_private_free(georep_private_t *priv)
 {
@@ -1442,6 +1478,7 @@ georep_init(xlator_t *this)
     gf_msg(this->name, GF_LOG_INFO, 0, GEOREP_MSG_JOURNAL_OPENED,
            "recording changes of brick %s (id %s) in %s/.glusterfs/georep",
            priv->brick_path, priv->brick_id, priv->brick_path);
+    georep_log_options(this, "started", &priv->jopts);
 
     this->private = priv;
     priv = NULL;
@@ -1461,8 +1498,23 @@ georep_reconfigure(xlator_t *this, dict_t *options)
     char *brick_path = NULL;
     char *brick_id = NULL;
     char err[512] = "";
+    char *errstr = NULL;
     int ret = -1;
 
+    /* GlusterFS validates a translator's options against its table only when
+     * the graph starts, and glusterd does not validate user.* keys at all
+     * (`volume set` accepts any value), so check them here. */
+    if (xlator_options_validate(this, options, &errstr)) {
+        gf_msg(this->name, GF_LOG_ERROR, EINVAL, GEOREP_MSG_BAD_OPTION,
+               "refusing new options: %s. The brick keeps its previous "
+               "settings; fix the value with `gluster volume set VOL "
+               "user.xlator.georep.<option> <value>` (or `gluster volume reset "
+               "VOL user.xlator.georep.<option>`): until then this brick "
+               "will not start again",
+               errstr ? errstr : "invalid value");
+        GF_FREE(errstr);
+        return -1;
+    }
     if (georep_read_options(this, options, _gf_true, &jopts, &brick_path,
                             &brick_id))
         goto out;
@@ -1487,6 +1539,7 @@ georep_reconfigure(xlator_t *this, dict_t *options)
     priv->jopts = jopts;
     __atomic_store_n(&priv->record_internal, jopts.record_internal,
                      __ATOMIC_RELAXED);
+    georep_log_options(this, "reconfigured", &priv->jopts);
     ret = 0;
 out:
     GF_FREE(brick_path);

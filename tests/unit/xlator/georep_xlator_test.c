@@ -1014,6 +1014,36 @@ test_setattr__ctime_only_update_is_not_journaled(void **state)
 }
 
 static void
+wind_setxattr(dict_t *dict);
+
+static void
+test_setattr__dht_linkto_owner_heal_is_flagged(void **state)
+{
+    loc_t loc = inode_loc(&file_inode);
+    struct iatt st = {.ia_uid = 5, .ia_gid = 6};
+    dict_t *xdata = dict_new();
+    call_frame_t *f = new_frame(-4);
+
+    SET_STR(xdata, GLUSTERFS_INTERNAL_FOP_KEY, "yes");
+    STACK_WIND(f, top_setattr_cbk, gx, gx->fops->setattr, &loc, &st,
+               GF_SET_ATTR_UID | GF_SET_ATTR_GID, xdata);
+    end_frame(f);
+    dict_unref(xdata);
+    assert_int_equal(only_event()->flags, GEOREP_FLAG_DHT_LINKTO);
+}
+
+static void
+test_setxattr__utime_ctime_key_is_flagged_internal(void **state)
+{
+    dict_t *d = dict_new();
+
+    SET_STR(d, "set-ctime-mdata", "x");
+    wind_setxattr(d);
+    dict_unref(d);
+    assert_int_equal(only_event()->flags, GEOREP_FLAG_INTERNAL_XATTR);
+}
+
+static void
 test_fsetattr__records_via_fd(void **state)
 {
     struct iatt st = {0};
@@ -1385,6 +1415,20 @@ test_reconfigure__refuses_to_move_the_journal(void **state)
 }
 
 static void
+test_reconfigure__refuses_values_the_table_does_not_allow(void **state)
+{
+    dict_t *opts = dict_new();
+    xlator_t *old = THIS;
+
+    SET_STR(opts, "segment-size", "10KB"); /* parses, but below the minimum */
+    THIS = gx;
+    assert_int_not_equal(xlator_api.reconfigure(gx, opts), 0);
+    THIS = old;
+    dict_unref(opts);
+    assert_int_equal(fake_journal.reconfigures, 0);
+}
+
+static void
 test_reconfigure__journal_refusal_is_reported(void **state)
 {
     dict_t *opts = dict_new();
@@ -1435,6 +1479,8 @@ main(void)
         T(test_setattr__records_mask_mode_owner_and_times),
         T(test_setattr__time_now_records_the_time_posix_applied),
         T(test_setattr__ctime_only_update_is_not_journaled),
+        T(test_setattr__dht_linkto_owner_heal_is_flagged),
+        T(test_setxattr__utime_ctime_key_is_flagged_internal),
         T(test_fsetattr__records_via_fd),
         T(test_setxattr__records_every_key),
         T(test_setxattr__only_trusted_keys_is_flagged_internal),
@@ -1454,6 +1500,7 @@ main(void)
         T(test_options__table_refuses_bad_values),
         T(test_reconfigure__applies_new_fsync_policy),
         T(test_reconfigure__refuses_to_move_the_journal),
+        T(test_reconfigure__refuses_values_the_table_does_not_allow),
         T(test_reconfigure__journal_refusal_is_reported),
     };
 
