@@ -1,6 +1,9 @@
 #include "sync/cli/commands.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include <algorithm>
 #include <chrono>
@@ -104,6 +107,21 @@ class Cli {
   bool is_status_ = false;
 };
 
+// Every address `host` resolves to (empty if it does not).
+std::vector<std::string> ResolveHost(const std::string& host) {
+  std::vector<std::string> out;
+  struct addrinfo hints {};
+  hints.ai_socktype = SOCK_STREAM;
+  struct addrinfo* res = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0) return out;
+  for (struct addrinfo* a = res; a != nullptr; a = a->ai_next) {
+    char buf[INET6_ADDRSTRLEN] = {0};
+    if (getnameinfo(a->ai_addr, a->ai_addrlen, buf, sizeof(buf), nullptr, 0, NI_NUMERICHOST) == 0) out.push_back(buf);
+  }
+  freeaddrinfo(res);
+  return out;
+}
+
 std::string Between(const std::string& pvol, const Target& t) { return pvol + " and " + t.Display(); }
 std::string Amp(const std::string& pvol, const Target& t) { return pvol + " & " + t.Display(); }
 
@@ -116,7 +134,9 @@ std::string Cli::ConnectedNodes(std::vector<PoolPeer>* pool) {
   Result<std::vector<PoolPeer>> p = gluster_.Pool();
   if (!p.ok()) return p.status().message() + "; is glusterd running on this node?";
   *pool = *p;
-  for (const PoolPeer& peer : *pool) node_names_[peer.uuid] = peer.hostname;
+  for (const PoolPeer& peer : *pool) {
+    if (!node_names_.count(peer.uuid) || peer.hostname != "localhost") node_names_[peer.uuid] = peer.hostname;
+  }
   for (const PoolPeer& peer : *pool) {
     if (!peer.connected) {
       return "Peer " + peer.hostname + " is not connected: georep sessions are changed on every primary node "
@@ -196,6 +216,7 @@ Result<std::vector<PeerLine>> Cli::Remote(const Target& t, int port, const std::
   Result<ProcessResult> r = runner_->Run(argv, kSshTimeoutS);
   if (!r.ok()) return r.status();
   std::string detail = Trim(r->err);
+  while (!detail.empty() && detail.back() == '.') detail.pop_back();
   if (r->timed_out) {
     return ::georep::Status(Code::kUnavailable, "ssh " + t.user + "@" + t.host + " did not answer within " +
                                                    std::to_string(kSshTimeoutS) + " s");
@@ -346,6 +367,9 @@ int Cli::Create(const std::string& pvol, const Target& t, const CreateFlags& f) 
   // 3. Every primary node answers.
   std::vector<PoolPeer> pool;
   if (std::string fail = ConnectedNodes(&pool); !fail.empty()) return Fail(fail);
+  // Name nodes as the primary volume's bricks do (pool list calls the local
+  // node "localhost").
+  for (const Brick& b : pv->bricks) node_names_[b.node_uuid] = b.host;
   std::vector<std::string> primary_hosts;
   for (const Brick& b : pv->bricks) primary_hosts.push_back(b.host);
   for (const PoolPeer& p : pool) primary_hosts.push_back(p.hostname);
@@ -390,6 +414,17 @@ int Cli::Create(const std::string& pvol, const Target& t, const CreateFlags& f) 
         return Fail("on " + t.host + ": " + pl.Get("msg"));
       }
     }
+    // Host names differ between clusters (pnode1 vs 127.1.1.1): compare
+    // addresses.
+    std::set<std::string> ours;
+    for (const std::string& h : primary_hosts) {
+      for (const std::string& ip : ResolveHost(h)) ours.insert(ip);
+    }
+    for (SessionRef& sr : dir.secondary_sessions) {
+      for (const std::string& ip : ResolveHost(sr.secondary_host)) {
+        if (ours.count(ip)) sr.secondary_host = primary_hosts.empty() ? sr.secondary_host : primary_hosts[0];
+      }
+    }
     // 6. The direction guard (never skipped: replicating the wrong way
     // overwrites the data that was meant to be protected).
     if (std::string m = CheckDirection(dir); !m.empty()) return Fail(m);
@@ -402,16 +437,22 @@ int Cli::Create(const std::string& pvol, const Target& t, const CreateFlags& f) 
       long long received2 = NowNs();
       if (!acc.ok()) return Fail(acc.status().message());
       if (!clk.ok()) return Fail(clk.status().message());
+      // The secondary pool's own names for its nodes ("localhost" is the
+      // host we logged in to).
+      std::map<std::string, std::string> snames;
+      for (const PeerLine& pl : *clk) {
+        if (pl.kind == "peer") snames[pl.Get("uuid")] = pl.Get("hostname") == "localhost" ? t.host : pl.Get("hostname");
+      }
+      auto sname = [&](const std::string& uuid) { return snames.count(uuid) ? snames[uuid] : uuid; };
       clocks.clear();
       for (const PeerLine& pl : *clk) {
-        if (pl.kind == "clock") clocks.push_back({pl.Get("hostname") + "(" + pl.node.substr(0, 8) + ")",
-                                                  std::stoll(pl.Get("now_ns")), pl.Get("ntp"), sent2, received2});
+        if (pl.kind == "clock") clocks.push_back({sname(pl.node), std::stoll(pl.Get("now_ns")), pl.Get("ntp"), sent2, received2});
         if (pl.kind == "error") return Fail("on the secondary cluster: " + pl.Get("msg"));
       }
       for (const PeerLine& pl : *acc) {
         if (pl.kind == "account") {
           NodeAccount a;
-          a.node = pl.Get("hostname") + "(" + pl.node.substr(0, 8) + ")";
+          a.node = sname(pl.node);
           a.exists = pl.Get("exists") == "yes";
           if (a.exists) {
             a.uid = std::stoll(pl.Get("uid"));

@@ -180,6 +180,11 @@ std::vector<std::string> Gluster::BaseArgv() const {
 
 Result<ProcessResult> Gluster::RunGluster(const std::vector<std::string>& args, int timeout_s) {
   std::vector<std::string> argv = BaseArgv();
+  // gluster ignores --remote-host when a socket is named: drop the socket.
+  bool remote = !args.empty() && StartsWith(args[0], "--remote-host=");
+  if (remote) {
+    std::erase_if(argv, [](const std::string& a) { return StartsWith(a, "--glusterd-sock="); });
+  }
   argv.insert(argv.end(), args.begin(), args.end());
   for (int attempt = 0;; ++attempt) {
     Result<ProcessResult> r = runner_->Run(argv, timeout_s);

@@ -114,6 +114,8 @@ std::string OpSessionDelete(const NodeContext& ctx, const std::map<std::string, 
                                StatusDir(ctx.state_dir, name)}) {
     if (!RemoveTree(p, &err)) return Error(ctx, err);
   }
+  // Nothing of georepd's left: no reason to keep the directory.
+  rmdir(dir.c_str());
   return Line(ctx, "ok");
 }
 
@@ -315,28 +317,57 @@ std::string MergeAuthorizedKeys(const std::string& existing, const std::string& 
 
 bool ParseGateCommand(const std::string& original_command, std::vector<std::string>* words,
                       std::string* why) {
+  // A small subset of POSIX shell words, enough for what georepd sends
+  // (plain words and '...'-quoted ones, as its ShellQuote writes them). The
+  // words are passed to execv, never to a shell, so quoting only has to be
+  // undone; anything that a shell would treat as syntax is refused.
   words->clear();
-  for (const std::string& w : Split(original_command, ' ')) {
-    if (!w.empty()) words->push_back(w);
+  std::string cur;
+  bool in_word = false;
+  for (size_t i = 0; i < original_command.size(); ++i) {
+    char c = original_command[i];
+    if (static_cast<unsigned char>(c) < 0x20 && c != '\t') {
+      *why = "control characters are refused";
+      return false;
+    }
+    if (c == ' ' || c == '\t') {
+      if (in_word) words->push_back(cur);
+      cur.clear();
+      in_word = false;
+      continue;
+    }
+    in_word = true;
+    if (c == '\'') {
+      size_t close = original_command.find('\'', i + 1);
+      if (close == std::string::npos) {
+        *why = "unterminated quote";
+        return false;
+      }
+      cur += original_command.substr(i + 1, close - i - 1);
+      i = close;
+    } else if (c == '\\') {
+      if (i + 1 >= original_command.size()) {
+        *why = "trailing backslash";
+        return false;
+      }
+      cur.push_back(original_command[++i]);
+    } else if (std::string("\"$`;|&<>(){}*?[]~#!").find(c) != std::string::npos) {
+      *why = std::string("shell syntax '") + c + "' is refused: this key only runs georep-receiver";
+      return false;
+    } else {
+      cur.push_back(c);
+    }
   }
+  if (in_word) words->push_back(cur);
   if (words->empty()) {
     *why = "no command given; this key only runs georep-receiver";
     return false;
   }
-  std::string first = (*words)[0];
+  const std::string& first = (*words)[0];
   std::string base = first.substr(first.rfind('/') == std::string::npos ? 0 : first.rfind('/') + 1);
   if (base != "georep-receiver") {
     *why = "'" + first + "' refused; this key only runs georep-receiver";
     return false;
-  }
-  for (const std::string& w : *words) {
-    for (unsigned char c : w) {
-      if (!(isalnum(c) || c == '-' || c == '_' || c == '.' || c == '=' || c == '/' || c == ':' || c == '@' ||
-            c == ',')) {
-        *why = "argument '" + w + "' refused: only plain words are passed to georep-receiver";
-        return false;
-      }
-    }
   }
   return true;
 }
@@ -418,14 +449,16 @@ int PemKeys(const NodeContext& ctx, const std::map<std::string, std::string>& a)
   for (const PeerLine& pl : *acc) {
     if (pl.kind != "account") continue;
     if (pl.Get("exists") != "yes") {
-      std::cerr << "The account " << user << " does not exist on " << names[pl.node]
+      std::cerr << "The account " << user << " does not exist on "
+                << (names[pl.node] == "localhost" ? ctx.hostname + " (this node)" : names[pl.node])
                 << "; create it there (same UID and GID as here) and retry\n";
       return 1;
     }
     std::string ids = pl.Get("uid") + ":" + pl.Get("gid");
     if (first_ids.empty()) first_ids = ids;
     if (ids != first_ids) differ = true;
-    std::cout << "account " << user << " on " << names[pl.node] << ": uid:gid " << ids << "\n";
+    std::string where = names[pl.node] == "localhost" ? ctx.hostname + " (this node)" : names[pl.node];
+    std::cout << "account " << user << " on " << where << ": uid:gid " << ids << "\n";
   }
   if (differ) {
     std::cerr << "Warning: " << user << " has different UID/GID on the secondary nodes; make them equal so that "

@@ -47,7 +47,8 @@ std::vector<StatusRow> BuildStatusRows(const SessionView& s, const std::vector<P
     r.secondary = secondary;
     const PeerLine* found = nullptr;
     for (const PeerLine& pl : brick_lines) {
-      if (pl.Get("primary_brick") != b.path) continue;
+      // georepd writes host:/path as glusterd lists it; accept a bare path too.
+      if (pl.Get("primary_brick") != b.Name() && pl.Get("primary_brick") != b.path) continue;
       // A brick path is unique per node: match the node by UUID when georepd
       // wrote it through this node's helper, else by name.
       if (pl.node == b.node_uuid || pl.Get("primary_node") == b.host) {
@@ -74,7 +75,10 @@ std::vector<StatusRow> BuildStatusRows(const SessionView& s, const std::vector<P
       r.meta = OrNA(found->Get("pending_meta"));
       r.failures = OrNA(found->Get("failures"));
       r.faulty_cause = found->Get("faulty_cause");
-      if (!checkpoint.empty()) {
+      // Completion fields describe the checkpoint georepd last saw; an older
+      // one says nothing about the current checkpoint.
+      std::string seen = found->Get("checkpoint");
+      if (!checkpoint.empty() && (seen.empty() || seen == checkpoint)) {
         r.checkpoint_completed = YesNo(found->Get("checkpoint_completed"));
         r.checkpoint_completion_time =
             r.checkpoint_completed == "Yes" ? DisplayTime(found->Get("checkpoint_completion_time")) : "N/A";

@@ -1,0 +1,135 @@
+#!/bin/bash
+# The administrator's whole workflow with georep on a two-node primary and a
+# two-node secondary cluster: status before and after create, keys, create
+# push-pem as root and with a non-root account (plus set_georep_pem_keys.sh),
+# config, start, data showing up on the secondary, status detail, checkpoint,
+# pause/resume, stop, delete (which lifts features.read-only explicitly).
+# The transcript is printed as the admin would see it.
+source "$(dirname "$0")/session_lib.sh"
+set -u
+
+sl_setup
+gr_volume_create pv "1:pb1 2:pb2"
+sl_secondary_volume sv "3:sb1 4:sb2"
+sl_secondary_volume sv2 "3:sc1 4:sc2"
+
+FORCE=()
+if ! sl_ntp_synced; then
+  # This machine's kernel says its clock is not NTP-synchronised, so create's
+  # clock check fails without force (session_create_checks.sh tests that).
+  gr_log "kernel clock not NTP-synchronised here: create runs with force"
+  FORCE=(force)
+fi
+
+sl_expect 1 "No active georep sessions" 1 status
+sl_no_sessions
+
+printf '\n[pnode1]# georep-sshkey generate\n'
+gr_ns "$SL_B/sync/cli/georep-sshkey" generate --glusterd-sock="$(gr_node_sock 1)" \
+  --state-dir="$(gr_node_state_dir 1)" || gr_fail "georep-sshkey generate failed"
+[ "$(wc -l <"$(gr_node_state_dir 1)/keys/common_secret.pem.pub")" = 2 ] || gr_fail "expected 2 gathered public keys"
+for n in 1 2; do [ -f "$(gr_node_state_dir "$n")/keys/georep_secret.pem" ] || gr_fail "no key on node $n"; done
+
+# --- root session -------------------------------------------------------------
+sl_run 1 pv snode1::sv create push-pem "${FORCE[@]}" || gr_fail "create push-pem failed"
+for n in 1 2; do
+  conf="$(gr_node_state_dir "$n")/sessions/pv__snode1__sv/session.conf"
+  grep -q '^state=created$' "$conf" || gr_fail "node $n: session.conf missing or not created"
+  grep -q "^ssh_identity=$(gr_node_state_dir "$n")/keys/georep_secret.pem\$" "$conf" || gr_fail "node $n: ssh_identity not node-local"
+  [ -s "$(gr_node_state_dir "$n")/sessions/pv__snode1__sv/known_hosts" ] || gr_fail "node $n: no known_hosts"
+done
+[ "$(sl_read_only sv)" = on ] || gr_fail "create did not set features.read-only on sv"
+grep -q 'restrict,command=".*peer_georep gate' /root/.ssh/authorized_keys || gr_fail "push-pem did not install restricted key lines"
+out=$(sl_run 1 status) || gr_fail "status failed"
+echo "$out"
+[ "$(grep -c ' Created ' <<<"$out")" = 2 ] || gr_fail "expected two Created rows"
+out=$(sl_run 2 pv snode1::sv status) || gr_fail "status from pnode2 failed"
+echo "$out"
+grep -q "127.1.1.2 .*pv .*/pb2 .*root .*snode1::sv .*Created" <<<"$out" || gr_fail "pnode2's brick row is wrong"
+sl_georep 1 --xml pv snode1::sv status | grep -q '<status>Created</status>' || gr_fail "--xml status"
+sl_georep 1 --json pv snode1::sv status | grep -q '"status": "Created"' || gr_fail "--json status"
+sl_expect 1 "is already created" 1 pv snode1::sv create push-pem
+
+# --- config --------------------------------------------------------------------
+sl_run 1 pv snode1::sv config | grep -q '^batch_max_ops:2048$' || gr_fail "config listing"
+sl_run 2 pv snode1::sv config batch_max_ops 512 || gr_fail "config set"
+for n in 1 2; do grep -q '^batch_max_ops=512$' "$(gr_node_state_dir "$n")/sessions/pv__snode1__sv/session.conf" || gr_fail "config not on node $n"; done
+[ "$(sl_georep 1 pv snode1::sv config batch_max_ops)" = 512 ] || gr_fail "config get"
+sl_expect 1 "Invalid value '0' for config key 'batch_max_ops': expected an integer in [1, 100000]" 1 pv snode1::sv config batch_max_ops 0
+sl_expect 1 "Invalid config key 'no_such_key'" 1 pv snode1::sv config no_such_key 1
+sl_expect 1 "cannot be changed with config" 1 pv snode1::sv config secondary_volume other
+sl_run 1 pv snode1::sv config '!batch_max_ops' || gr_fail "config reset"
+grep -q '^batch_max_ops=' "$(gr_node_state_dir 2)/sessions/pv__snode1__sv/session.conf" && gr_fail "config reset not on node 2"
+
+# --- start, data, detail, checkpoint ---------------------------------------------
+sl_expect 1 "is not running" 1 pv snode1::sv stop
+sl_run 1 pv snode1::sv start || gr_fail "start failed"
+for n in 1 2; do grep -q '^state=started$' "$(gr_node_state_dir "$n")/sessions/pv__snode1__sv/session.conf" || gr_fail "node $n not started"; done
+sl_expect 1 "already started" 1 pv snode1::sv start
+sl_run 1 pv snode1::sv checkpoint now || gr_fail "checkpoint failed"
+
+DAEMON="$SL_B/sync/daemon/georepd"
+RECEIVER="$SL_B/sync/receiver/georep-receiver"
+if [ -x "$DAEMON" ] && [ -x "$RECEIVER" ]; then
+  gr_enable_xlator pv
+  for n in 1 2; do
+    gr_ns env GEOREP_STATE_DIR="$(gr_node_state_dir "$n")" "$DAEMON" --state-dir="$(gr_node_state_dir "$n")" \
+      --glusterd-sock="$(gr_node_sock "$n")" --log-file="$GR_DIR/n$n/log/georepd.log" &
+  done
+  m=$(gr_mount pv)
+  for i in 1 2 3 4 5; do echo "file $i" >"$m/f$i"; done
+  mkdir "$m/dir"; echo nested >"$m/dir/inner"
+  s=$(sl_mount sv 3)
+  seen() { [ "$(cat "$s/f5" 2>/dev/null)" = "file 5" ] && [ "$(cat "$s/dir/inner" 2>/dev/null)" = nested ]; }
+  GR_WAIT_S=120 gr_wait seen || gr_fail "data written on the primary did not show up on the secondary"
+  done_cp() { sl_georep 1 pv snode1::sv status detail | grep -c ' Yes ' | grep -qx 2; }
+  GR_WAIT_S=120 gr_wait done_cp || gr_fail "checkpoint did not complete"
+  gr_log "data replicated and checkpoint completed"
+else
+  gr_log "PENDING: georepd/georep-receiver not built in $SL_B: the data and checkpoint-completion steps did not run"
+fi
+out=$(sl_run 1 pv snode1::sv status detail) || gr_fail "status detail failed"
+echo "$out"
+grep -q 'CHECKPOINT TIME' <<<"$out" || gr_fail "detail columns missing"
+
+sl_run 1 pv snode1::sv pause || gr_fail "pause failed"
+[ "$(sl_georep 1 pv snode1::sv status | grep -c ' Paused ')" = 2 ] || gr_fail "expected Paused rows"
+sl_expect 1 "already paused" 1 pv snode1::sv pause
+sl_run 1 pv snode1::sv resume || gr_fail "resume failed"
+sl_expect 1 "is not paused" 1 pv snode1::sv resume
+sl_expect 1 "is still active. Please stop the session and retry." 1 pv snode1::sv delete
+sl_run 1 pv snode1::sv stop || gr_fail "stop failed"
+[ "$(sl_georep 1 pv snode1::sv status | grep -c ' Stopped ')" = 2 ] || gr_fail "expected Stopped rows"
+
+# --- a non-root account -----------------------------------------------------------
+GA="geoacct$((RANDOM % 10000))"
+useradd -m -s /bin/bash "$GA" || gr_fail "useradd $GA"
+# A locked account cannot log in over SSH (UsePAM no): "*" = no password, not locked.
+usermod -p "*" "$GA" || gr_fail "usermod $GA"
+# The admin's own password-less access to the account (ssh-copy-id), which
+# create push-pem needs, as with GlusterFS.
+install -d -m 0700 -o "$GA" -g "$GA" "/home/$GA/.ssh"
+install -m 0600 -o "$GA" -g "$GA" "$GR_SSH_KEY.pub" "/home/$GA/.ssh/authorized_keys"
+SL_USERS+=("$GA")
+sl_run 1 pv "$GA@snode1::sv2" create push-pem "${FORCE[@]}" || gr_fail "non-root create push-pem failed"
+[ -f "/home/$GA/georep_pv_sv2.pub" ] || gr_fail "push-pem did not leave the keys for the script"
+grep -q 'restrict,command=' "/home/$GA/.ssh/authorized_keys" || gr_fail "no restricted key lines for $GA"
+[ "$(stat -c %U "/home/$GA/.ssh/authorized_keys")" = "$GA" ] || gr_fail "authorized_keys not owned by $GA"
+printf '\n[snode1]# set_georep_pem_keys.sh %s pv sv2\n' "$GA"
+gr_ns env GEOREP_GLUSTERD_SOCK="$(gr_node_sock 3)" GEOREP_STATE_DIR="$(gr_node_state_dir 3)" \
+  "$GR_REPO/scripts/set_georep_pem_keys.sh" "$GA" pv sv2 || gr_fail "set_georep_pem_keys.sh failed"
+[ "$(sl_read_only sv2)" = on ] || gr_fail "the script did not set features.read-only on sv2"
+out=$(sl_run 1 status) || gr_fail "status of two sessions failed"
+echo "$out"
+grep -q "$GA .*snode1::sv2 .*Created" <<<"$out" || gr_fail "non-root session row missing"
+sl_run 1 pv "$GA@snode1::sv2" delete || gr_fail "non-root delete failed"
+[ "$(sl_read_only sv2)" = on ] || gr_fail "delete by a non-root session must not lift read-only silently"
+
+# --- delete ------------------------------------------------------------------------
+out=$(sl_run 1 pv snode1::sv delete 2>&1) || gr_fail "delete failed"
+echo "$out"
+grep -q 'features.read-only turned off on secondary volume sv' <<<"$out" || gr_fail "delete did not say it lifted read-only"
+[ "$(sl_read_only sv)" = off ] || gr_fail "delete did not turn features.read-only off"
+sl_expect 1 "No active georep sessions" 1 status
+sl_no_sessions
+gr_log "PASS session_workflow"
