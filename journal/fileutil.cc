@@ -145,7 +145,7 @@ bool ParseSegmentName(const std::string& name, uint64_t* first_seq) {
   return ParseU64(name.substr(0, kSegmentNameDigits), first_seq);
 }
 
-Result<std::vector<SegmentFile>> ListSegments(const std::string& segments_dir) {
+Result<std::vector<SegmentFile>> ListSegments(const std::string& segments_dir, bool with_sizes) {
   std::vector<SegmentFile> out;
   DIR* d = ::opendir(segments_dir.c_str());
   if (d == nullptr) {
@@ -160,10 +160,12 @@ Result<std::vector<SegmentFile>> ListSegments(const std::string& segments_dir) {
     f.name = e->d_name;
     if (!ParseSegmentName(f.name, &f.first_seq)) continue;
     f.path = segments_dir + "/" + f.name;
-    struct stat st;
-    // A segment removed between readdir and stat is simply not listed.
-    if (::stat(f.path.c_str(), &st) != 0) continue;
-    f.size = static_cast<uint64_t>(st.st_size);
+    if (with_sizes) {
+      struct stat st;
+      // A segment removed between readdir and stat is simply not listed.
+      if (::stat(f.path.c_str(), &st) != 0) continue;
+      f.size = static_cast<uint64_t>(st.st_size);
+    }
     out.push_back(std::move(f));
   }
   int err = errno;

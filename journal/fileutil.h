@@ -30,8 +30,10 @@ struct SegmentFile {
   uint64_t size = 0;
 };
 // Segment files in segments_dir sorted by first_seq; files whose names do
-// not parse are ignored. An absent directory gives an empty list.
-Result<std::vector<SegmentFile>> ListSegments(const std::string& segments_dir);
+// not parse are ignored. An absent directory gives an empty list. Sizes are
+// filled (one stat per file) only when asked for.
+Result<std::vector<SegmentFile>> ListSegments(const std::string& segments_dir,
+                                              bool with_sizes = true);
 std::string SegmentName(uint64_t first_seq);
 bool ParseSegmentName(const std::string& name, uint64_t* first_seq);
 // Strict decimal u64 (no sign, no spaces, no overflow).

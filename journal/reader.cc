@@ -109,7 +109,7 @@ Status ReaderImpl::OpenSegment(const SegmentFile& f) {
 // when the first record is read).
 Status ReaderImpl::OpenSegmentFor(uint64_t seq) {
   for (int attempt = 0; attempt < kOpenRetries; attempt++) {
-    auto segs = internal::ListSegments(seg_dir_);
+    auto segs = internal::ListSegments(seg_dir_, /*with_sizes=*/false);
     if (!segs.ok()) return segs.status();
     if (segs->empty()) {
       cur_.reset();
@@ -137,7 +137,7 @@ Status ReaderImpl::OpenSegmentFor(uint64_t seq) {
 // it only after its last write to this one) or once this file was replaced
 // or removed (a restarted writer re-created an empty segment of this name).
 Result<bool> ReaderImpl::CurrentIsSealed() {
-  auto segs = internal::ListSegments(seg_dir_);
+  auto segs = internal::ListSegments(seg_dir_, /*with_sizes=*/false);
   if (!segs.ok()) return segs.status();
   for (const auto& f : *segs) {
     if (f.first_seq > cur_info_.first_seq) return true;
@@ -155,7 +155,7 @@ Result<bool> ReaderImpl::CurrentIsSealed() {
 // false: there is none yet.
 Result<bool> ReaderImpl::AdvanceSegment() {
   for (int attempt = 0; attempt < kOpenRetries; attempt++) {
-    auto segs = internal::ListSegments(seg_dir_);
+    auto segs = internal::ListSegments(seg_dir_, /*with_sizes=*/false);
     if (!segs.ok()) return segs.status();
     const SegmentFile* next = nullptr;
     for (const auto& f : *segs) {

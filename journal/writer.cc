@@ -444,8 +444,10 @@ void WriterImpl::ApplyRetentionLocked() {
 Status WriterImpl::Append(Record* r) {
   if (r->time_ns == 0) r->time_ns = NowNs();
   // Encode outside the lock; only the sequence number is patched in under it.
-  thread_local std::string enc;
-  enc.clear();
+  // (A plain local, not thread_local: this code runs in a dlopen()ed
+  // translator whose threads belong to glusterfsd.)
+  std::string enc;
+  enc.reserve(256);
   r->seq = 1;
   EncodeRecord(*r, &enc);
 
