@@ -221,6 +221,14 @@ Result<std::vector<PeerLine>> Cli::Remote(const Target& t, int port, const std::
     return ::georep::Status(Code::kUnavailable, "ssh " + t.user + "@" + t.host + " did not answer within " +
                                                    std::to_string(kSshTimeoutS) + " s");
   }
+  if (r->exit_code == 255 && (detail.find("Connection refused") != std::string::npos ||
+                              detail.find("timed out") != std::string::npos ||
+                              detail.find("No route to host") != std::string::npos ||
+                              detail.find("Could not resolve") != std::string::npos)) {
+    return ::georep::Status(Code::kUnavailable,
+                            "Cannot reach SSH on " + t.host + " port " + std::to_string(port) + ": " + detail +
+                                ". Fix: start sshd there, or give its port with ssh-port <port>");
+  }
   if (r->exit_code == 255) {
     return ::georep::Status(
         Code::kPermissionDenied,
@@ -242,8 +250,11 @@ Result<std::vector<PeerLine>> Cli::Remote(const Target& t, int port, const std::
 }
 
 std::string Cli::GateCommand() const {
+  // The key line pins the receiver binary (first word); the other words of
+  // receiver_command reach it through the gate as the workers send them.
   std::string cmd = PeerHelperPath() + " gate";
-  if (!o_.receiver_command.empty() && o_.receiver_command[0] == '/') cmd += " receiver=" + o_.receiver_command;
+  std::string first = Split(Trim(o_.receiver_command), ' ')[0];
+  if (!first.empty() && first[0] == '/') cmd += " receiver=" + first;
   return cmd;
 }
 
@@ -374,6 +385,10 @@ int Cli::Create(const std::string& pvol, const Target& t, const CreateFlags& f) 
   for (const Brick& b : pv->bricks) primary_hosts.push_back(b.host);
   for (const PoolPeer& p : pool) primary_hosts.push_back(p.hostname);
   // 4. The secondary volume, from the secondary's glusterd over TCP.
+  if (ResolveHost(t.host).empty()) {
+    return Fail("Cannot resolve the secondary host '" + t.host + "'. Fix: correct the name, or make it resolvable "
+                "(DNS or /etc/hosts) on every primary node");
+  }
   Result<VolumeInfo> sv = gluster_.Volume(t.volume, t.host);
   if (!sv.ok()) {
     if (sv.status().code() == Code::kNotFound) {
@@ -550,6 +565,9 @@ int Cli::Create(const std::string& pvol, const Target& t, const CreateFlags& f) 
   SetValue(&conf, "ssh_port", std::to_string(f.ssh_port));
   if (!Has(conf, "receiver_command")) {
     SetValue(&conf, "receiver_command", o_.receiver_command.empty() ? "georep-receiver" : o_.receiver_command);
+  }
+  if (::georep::Status st = ValidateConfigValue("receiver_command", Lookup(conf, "receiver_command")); !st.ok()) {
+    return Fail(st.message());
   }
   SetValue(&conf, "state", "created");
   SetValue(&conf, "checkpoint", "");

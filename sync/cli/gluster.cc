@@ -10,6 +10,7 @@ namespace georep::cli {
 namespace {
 
 constexpr int kGlusterTimeoutS = 120;       // gluster's own CLI timeout is 120 s
+constexpr int kRemoteQueryTimeoutS = 30;    // a read-only query of another cluster's glusterd
 constexpr int kBusyRetries = 10;            // "Another transaction is in progress"
 constexpr useconds_t kBusyRetryDelayUs = 500 * 1000;
 
@@ -201,7 +202,7 @@ Result<VolumeInfo> Gluster::Volume(const std::string& volume, const std::string&
   std::vector<std::string> args;
   if (!remote_host.empty()) args.push_back("--remote-host=" + remote_host);
   args.insert(args.end(), {"--xml", "volume", "info", volume});
-  Result<ProcessResult> r = RunGluster(args, kGlusterTimeoutS);
+  Result<ProcessResult> r = RunGluster(args, remote_host.empty() ? kGlusterTimeoutS : kRemoteQueryTimeoutS);
   if (!r.ok()) return r.status();
   if (r->timed_out || (r->out.find("<opRet>") == std::string::npos)) {
     std::string where = remote_host.empty() ? "the local glusterd" : "glusterd on " + remote_host;
