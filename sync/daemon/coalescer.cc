@@ -152,7 +152,11 @@ Plan Coalescer::Build(const std::vector<Record>& records) {
           // The record's mode may predate the umask or a later chmod that was
           // not journaled as a separate setattr; send the object's current
           // ownership and permissions after creating it.
-          meta_item(r.gfid).attr_mask |= protocol::kSetMode | protocol::kSetUid | protocol::kSetGid;
+          // Times too: an object that is never written keeps its creation
+          // mtime on the primary, while the secondary's is the apply time.
+          meta_item(r.gfid).attr_mask |= protocol::kSetMode | protocol::kSetUid |
+                                         protocol::kSetGid | protocol::kSetAtime |
+                                         protocol::kSetMtime;
           break;
         }
         case Op::kLink: {
