@@ -98,10 +98,10 @@ Status ValidateOptions(const WriterOptions& o) {
                                               " is below the minimum of " +
                                               std::to_string(kBlockSize) + " bytes");
   }
-  if (o.max_journal_size != 0 && o.max_journal_size < 2 * o.segment_size) {
+  if (o.max_journal_size != 0 && o.max_journal_size < o.segment_size) {
     return Status(Code::kInvalidArgument,
                   "journal: max journal size " + std::to_string(o.max_journal_size) +
-                      " must be 0 (no cap) or at least twice the segment size (" +
+                      " must be 0 (no cap) or at least the segment size (" +
                       std::to_string(o.segment_size) + "): the live segment is never removed");
   }
   if (o.fsync == FsyncPolicy::kInterval && o.fsync_interval_ms == 0) {

@@ -275,8 +275,11 @@ TEST(Journal, ReconfigureRejectsBrickChangesAndBadSizes) {
   bad.segment_size = 100;
   EXPECT_EQ(w->Reconfigure(bad).code(), Code::kInvalidArgument);
   bad = o;
-  bad.max_journal_size = o.segment_size;
+  bad.max_journal_size = o.segment_size - 1;
   EXPECT_EQ(w->Reconfigure(bad).code(), Code::kInvalidArgument);
+  WriterOptions good = o;
+  good.max_journal_size = o.segment_size;
+  EXPECT_TRUE(w->Reconfigure(good).ok());
   WriterOptions rel = o;
   rel.brick_path = "relative/path";
   EXPECT_EQ(JournalWriter::Open(rel).status().code(), Code::kInvalidArgument);
