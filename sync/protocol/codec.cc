@@ -640,7 +640,7 @@ Status DecodeBody(std::string_view body, Message* out, ErrorCode* code) {
     *code = r.code();
     const Code status_code = r.code() == ErrorCode::kMalformed ? Code::kCorruption
                                                               : Code::kInvalidArgument;
-    return Status(status_code, std::string(ErrorCodeName(r.code())) + ": " + r.why());
+    return Status(status_code, r.why());
   }
   *out = std::move(m);
   return Status::Ok();
@@ -661,7 +661,7 @@ Result<std::optional<Message>> FrameDecoder::Next() {
   auto fail = [this](ErrorCode code, Code status_code, std::string why) -> Status {
     failed_ = true;
     error_code_ = code;
-    error_ = Status(status_code, std::string(ErrorCodeName(code)) + ": " + why);
+    error_ = Status(status_code, std::move(why));
     return error_;
   };
   if (buffered() < kFrameHeaderSize) return std::optional<Message>();
@@ -727,11 +727,19 @@ Result<std::optional<Message>> ReadFrame(int fd, FrameDecoder* decoder, int time
     Result<std::optional<Message>> next = decoder->Next();
     if (!next.ok() || next->has_value()) return next;
     if (timeout_ms >= 0) {
+      // Signals (GlusterFS's threads raise some) must not restart the full
+      // wait: poll for what is left of one deadline.
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
       struct pollfd p = {fd, POLLIN, 0};
       int rc;
-      do {
-        rc = ::poll(&p, 1, timeout_ms);
-      } while (rc < 0 && errno == EINTR);
+      for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              deadline - std::chrono::steady_clock::now())
+                              .count();
+        rc = ::poll(&p, 1, left > 0 ? static_cast<int>(left) : 0);
+        if (rc >= 0 || errno != EINTR) break;
+      }
       if (rc < 0) return Status::FromErrno(errno, "poll fd " + std::to_string(fd));
       if (rc == 0) {
         return Status::FromErrno(ETIMEDOUT, "no data from the peer for " +

@@ -1,6 +1,9 @@
 #include "sync/receiver/gfapi_volume.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <glusterfs/api/glfs-handles.h>
 #include <glusterfs/api/glfs.h>
 #include <sys/stat.h>
@@ -9,6 +12,7 @@
 #include <arpa/inet.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <sstream>
 
@@ -27,6 +31,8 @@ using protocol::GfidToString;
 namespace {
 
 constexpr const char* kLog = "gfapi";
+// Bound for each gluster CLI call at mount time.
+constexpr int kCliTimeoutS = 60;
 // Open write fds kept per batch; more are closed early (bounds fd use when a
 // batch touches many small files).
 constexpr size_t kMaxCachedFds = 128;
@@ -114,6 +120,76 @@ glfs_t* NewFs(const GfapiOptions& o) {
   return fs;
 }
 
+// Runs argv (no shell), returning its standard output; its standard error
+// becomes the message of a failure. Killed after `timeout_s` seconds.
+Result<std::string> RunCommand(const std::vector<std::string>& argv, int timeout_s) {
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return Status::FromErrno(errno, "pipe");
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    const int e = errno;
+    close(out[0]);
+    close(out[1]);
+    return Status::FromErrno(e, "fork for " + argv[0]);
+  }
+  if (pid == 0) {
+    // Child: stdout and stderr into the pipe, stdin from /dev/null (the
+    // receiver's stdin is the protocol stream and must not be read).
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+    dup2(out[1], STDOUT_FILENO);
+    dup2(out[1], STDERR_FILENO);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(out[1]);
+  std::string text;
+  char buf[4096];
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  bool timed_out = false;
+  // Bounded by the deadline: every wait is for what is left of it.
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) {
+      timed_out = true;
+      break;
+    }
+    struct pollfd p = {out[0], POLLIN, 0};
+    const int rc = poll(&p, 1, static_cast<int>(left));
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc <= 0) {
+      timed_out = rc == 0;
+      break;
+    }
+    const ssize_t n = read(out[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  close(out[0]);
+  if (timed_out) kill(pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  std::string cmd;
+  for (const std::string& a : argv) cmd += (cmd.empty() ? "" : " ") + a;
+  if (timed_out) {
+    return Status::FromErrno(ETIMEDOUT, "`" + cmd + "` took more than " + std::to_string(timeout_s) + " s");
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return Status(code == 127 ? Code::kFailedPrecondition : Code::kUnavailable,
+                  "`" + cmd + "` failed with status " + std::to_string(code) +
+                      (text.empty() ? std::string() : ": " + protocol::PrintableName(text)));
+  }
+  return text;
+}
+
 }  // namespace
 
 Result<std::string> GfapiVolume::AddGfidAccess(const std::string& volfile,
@@ -142,38 +218,37 @@ Result<std::string> GfapiVolume::AddGfidAccess(const std::string& volfile,
 }
 
 Result<std::unique_ptr<GfapiVolume>> GfapiVolume::Mount(const GfapiOptions& o) {
-  const std::string where = "volume " + o.volume + " (volfile server " + o.volfile_server + ":" +
-                            std::to_string(o.volfile_port) + ")";
-  // 1. A plain mount, only to fetch the client volfile and the volume id:
-  //    glfs_get_volumeid needs glusterd, which a volfile-file mount lacks.
-  glfs_t* probe = NewFs(o);
-  if (probe == nullptr) return Status::FromErrno(ENOMEM, "glfs_new for " + where);
-  if (glfs_set_volfile_server(probe, "tcp", o.volfile_server.c_str(), o.volfile_port) != 0 ||
-      glfs_init(probe) != 0) {
-    Status st = Status::FromErrno(Errno(), "cannot mount " + where +
-                                               ": check that glusterd runs there and the volume "
-                                               "exists and is started");
-    glfs_fini(probe);
-    return Status(Code::kUnavailable, st.message());
+  const std::string where = "volume " + o.volume + " (volfile server " + o.volfile_server + ")";
+  // 1. The client volfile and the volume id, from glusterd through its CLI.
+  //    (A plain gfapi mount could fetch both, but releasing it with
+  //    glfs_fini takes about 10 s.)
+  const std::vector<std::string> base = {o.gluster_cli, "--mode=script",
+                                         "--remote-host=" + o.volfile_server,
+                                         "--log-file=/dev/null"};
+  std::vector<std::string> spec = base;
+  spec.insert(spec.end(), {"system::", "getspec", o.volume});
+  Result<std::string> volfile = RunCommand(spec, kCliTimeoutS);
+  if (!volfile.ok()) {
+    return Status(Code::kUnavailable,
+                  "cannot fetch the volfile of " + where + ": " + volfile.status().message() +
+                      ": check that glusterd runs there and the volume exists and is started");
   }
-  std::string volfile(64 * 1024, '\0');
-  ssize_t n = glfs_get_volfile(probe, volfile.data(), volfile.size());
-  if (n < 0) {  // too small by -n bytes
-    volfile.resize(volfile.size() + static_cast<size_t>(-n));
-    n = glfs_get_volfile(probe, volfile.data(), volfile.size());
+  std::vector<std::string> info = base;
+  info.insert(info.end(), {"--xml", "volume", "info", o.volume});
+  Result<std::string> xml = RunCommand(info, kCliTimeoutS);
+  if (!xml.ok()) {
+    return Status(Code::kUnavailable,
+                  "cannot read the volume id of " + where + ": " + xml.status().message());
   }
   protocol::Uuid id{};
-  const int idlen = glfs_get_volumeid(probe, reinterpret_cast<char*>(id.data()), id.size());
-  const int id_errno = errno;
-  glfs_fini(probe);
-  if (n <= 0) {
-    return Status(Code::kUnavailable, "glusterd returned no volfile for " + where);
+  const size_t at = xml->find("<id>");
+  if (at == std::string::npos || !protocol::ParseGfid(std::string_view(*xml).substr(at + 4, 36), &id)) {
+    return Status(Code::kFailedPrecondition, "no volume id in `gluster volume info " + o.volume +
+                                                 "` from " + o.volfile_server);
   }
-  volfile.resize(static_cast<size_t>(n));
-  if (idlen != static_cast<int>(id.size())) {
-    return Status::FromErrno(id_errno, "cannot read the volume id of " + where);
-  }
-  Result<std::string> graph = AddGfidAccess(volfile, o.volume);
+  log::Debug(kLog, "fetched the client volfile of " + where + " (" +
+                       std::to_string(volfile->size()) + " bytes)");
+  Result<std::string> graph = AddGfidAccess(*volfile, o.volume);
   if (!graph.ok()) return graph.status();
 
   // 2. The real mount from the extended volfile (a private temporary file).
@@ -224,13 +299,14 @@ Result<std::unique_ptr<GfapiVolume>> GfapiVolume::Mount(const GfapiOptions& o) {
     return s;
   }
   log::Info(kLog, "mounted " + where + ", volume id " + GfidToString(id));
-  return std::unique_ptr<GfapiVolume>(new GfapiVolume(fs, id));
+  return std::unique_ptr<GfapiVolume>(new GfapiVolume(fs, id, o.fini_on_destroy));
 }
 
 GfapiVolume::~GfapiVolume() {
   for (auto& [gfid, st] : FlushAll()) {
     log::Error(kLog, "closing GFID " + GfidToString(gfid) + " at unmount: " + st.ToString());
   }
+  if (!fini_on_destroy_) return;  // the process is about to exit (GfapiOptions)
   glfs_fini(fs_);
 }
 

@@ -24,14 +24,19 @@ namespace georep::receiver {
 struct GfapiOptions {
   std::string volume;                       // the secondary volume's name
   std::string volfile_server = "localhost";  // glusterd to fetch the volfile from
-  int volfile_port = 24007;
+  std::string gluster_cli = "gluster";      // the CLI that fetches volfile and volume id
   std::string log_file;                     // gfapi's own log ("" = /dev/stderr)
   int log_level = 5;                        // GlusterFS gf_loglevel_t (5 = warning)
+  // glfs_fini at destruction. It takes about 8 s (GlusterFS 10.3) and only
+  // tears down threads and connections, so a process that exits right after
+  // (georep-receiver) skips it; files are closed either way.
+  bool fini_on_destroy = true;
 };
 
 class GfapiVolume final : public Volume {
  public:
-  // Fetches the client volfile from glusterd, adds gfid-access on top, mounts
+  // Fetches the client volfile and volume id from glusterd (`gluster
+  // --remote-host=SERVER system:: getspec` / `volume info`), adds gfid-access on top, mounts
   // it and checks that /.gfid answers. kUnavailable when glusterd or the
   // volume cannot be reached, kFailedPrecondition when the volume's graph
   // does not look like a client volfile.
@@ -65,12 +70,14 @@ class GfapiVolume final : public Volume {
   static Result<std::string> AddGfidAccess(const std::string& volfile, const std::string& volume);
 
  private:
-  GfapiVolume(glfs* fs, const protocol::Uuid& id) : fs_(fs), volume_id_(id) {}
+  GfapiVolume(glfs* fs, const protocol::Uuid& id, bool fini)
+      : fs_(fs), volume_id_(id), fini_on_destroy_(fini) {}
   // An fd open for writing, cached until FlushAll.
   Result<glfs_fd*> WriteFd(const Gfid& gfid);
 
   glfs* fs_;
   protocol::Uuid volume_id_;
+  bool fini_on_destroy_;
   std::map<Gfid, glfs_fd*> fds_;
   // Close errors of fds evicted from the cache before FlushAll.
   std::vector<std::pair<Gfid, Status>> deferred_errors_;

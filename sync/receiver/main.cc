@@ -25,7 +25,7 @@ void Usage(FILE* out) {
                "\n"
                "  --volume SVOL            secondary volume to write to (required)\n"
                "  --volfile-server HOST    glusterd serving SVOL's volfile (default localhost)\n"
-               "  --volfile-port PORT      its port (default 24007)\n"
+               "  --gluster PATH           gluster CLI used to fetch it (default gluster)\n"
                "  --log-file FILE          log here instead of stderr\n"
                "  --log-level LEVEL        debug, info, warning or error (default info)\n"
                "  --gfapi-log-file FILE    libgfapi's log (default: FILE.gfapi with --log-file,\n"
@@ -81,11 +81,9 @@ int main(int argc, char** argv) {
     } else if (arg == "--volfile-server") {
       if (!value(&v)) return receiver::kExitUsage;
       gfapi.volfile_server = v;
-    } else if (arg == "--volfile-port") {
-      if (!value(&v) || !ParseInt(v, 1, 65535, &gfapi.volfile_port)) {
-        std::fprintf(stderr, "georep-receiver: --volfile-port needs a port number 1-65535\n");
-        return receiver::kExitUsage;
-      }
+    } else if (arg == "--gluster") {
+      if (!value(&v)) return receiver::kExitUsage;
+      gfapi.gluster_cli = v;
     } else if (arg == "--log-file") {
       if (!value(&v)) return receiver::kExitUsage;
       log_file = v;
@@ -131,6 +129,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   gfapi.volume = session.volume;
+  gfapi.fini_on_destroy = false;  // we exit right after the session
   if (!gfapi_log.empty()) {
     gfapi.log_file = gfapi_log;
   } else if (!log_file.empty()) {
