@@ -316,6 +316,7 @@ Result<Side> OpenVolumeSide(const std::string& volume, const std::string& server
   spec.volume = volume;
   spec.server = server;
   spec.log_file = log;
+  spec.leave_to_process_exit = true;  // the command ends right after
   Result<std::unique_ptr<GlusterVolume>> v = GlusterVolume::Connect(spec);
   if (!v.ok()) return v.status();
   Side side;

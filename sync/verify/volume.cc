@@ -127,7 +127,7 @@ Result<std::unique_ptr<GlusterVolume>> GlusterVolume::Connect(const VolumeSpec& 
   }
   if (glfs_init(fs) != 0) {
     const int err = errno != 0 ? errno : ENOTCONN;
-    glfs_fini(fs);
+    if (!spec.leave_to_process_exit) glfs_fini(fs);
     Status st = Status::FromErrno(err, "cannot connect to " + where);
     return Status(st.code(), st.message() + ". Check that glusterd runs on " + spec.server +
                                  " and that the volume exists and is started (gluster volume status " +
@@ -137,7 +137,7 @@ Result<std::unique_ptr<GlusterVolume>> GlusterVolume::Connect(const VolumeSpec& 
 }
 
 GlusterVolume::~GlusterVolume() {
-  if (fs_ != nullptr) glfs_fini(fs_);
+  if (fs_ != nullptr && !spec_.leave_to_process_exit) glfs_fini(fs_);
 }
 
 std::string GlusterVolume::Describe() const {

@@ -29,6 +29,12 @@ struct VolumeSpec {
   // gfapi's own log file; empty means /var/log/glusterfs/georep-verify-<volume>.log
   // when that directory is writable, else /dev/null.
   std::string log_file;
+  // glfs_fini waits 10 s for a frame that never completes in GlusterFS 10.3
+  // (gluster/glusterfs#2606, closed wontfix). A process that exits right
+  // after its last read may skip it: a read-only client buffers nothing and
+  // the bricks see the disconnect. Then the gfapi instance (also one whose
+  // glfs_init failed) is left to process exit.
+  bool leave_to_process_exit = false;
 };
 
 using ObjectRef = std::shared_ptr<glfs_object>;
