@@ -163,6 +163,7 @@ class WriterImpl final : public JournalWriter {
   std::mutex warn_mu_;                   // serialises the default stderr output
 
   std::atomic<uint64_t> sync_errors_{0};
+  std::atomic<uint64_t> syncs_{0};
 
   // ---- Group commit (kAlways) ----------------------------------------------
   std::mutex sync_mu_;
@@ -326,9 +327,13 @@ Status WriterImpl::Init() {
 // next_seq_, then persists seq.hwm and applies retention.
 Status WriterImpl::RollLocked() {
   if (file_) {
-    if (opts_.fsync != FsyncPolicy::kNever && ::fdatasync(file_->fd) != 0) {
-      sync_errors_++;
-      Warn("fdatasync of sealed segment " + file_->path + " failed: " + std::strerror(errno));
+    if (opts_.fsync != FsyncPolicy::kNever) {
+      syncs_++;
+      if (::fdatasync(file_->fd) != 0) {
+        int err = errno;
+        sync_errors_++;
+        Warn("fdatasync of sealed segment " + file_->path + " failed: " + std::strerror(err));
+      }
     }
     sealed_.push_back(SegmentFile{seg_first_, internal::SegmentName(seg_first_), file_->path, seg_size_});
     file_.reset();
@@ -434,7 +439,8 @@ void WriterImpl::ApplyRetentionLocked() {
   size_t removed = 0;
   for (; removed < remove; removed++) {
     if (::unlink(sealed_[removed].path.c_str()) != 0 && errno != ENOENT) {
-      Warn("could not remove segment " + sealed_[removed].path + ": " + std::strerror(errno));
+      int err = errno;
+      Warn("could not remove segment " + sealed_[removed].path + ": " + std::strerror(err));
       break;
     }
   }
@@ -529,6 +535,7 @@ Status WriterImpl::SyncUpTo(uint64_t seq) {
     }
     // Sealed segments were fdatasynced when sealed, so syncing the live one
     // makes every record up to `upto` durable.
+    if (fh) syncs_++;
     int rc = fh ? ::fdatasync(fh->fd) : 0;
     int err = errno;
     l.lock();
@@ -585,6 +592,7 @@ void WriterImpl::FlushIfDirty() {
     dirty_ = false;
     fh = file_;
   }
+  syncs_++;
   if (::fdatasync(fh->fd) != 0) {
     int err = errno;
     sync_errors_++;
@@ -630,6 +638,7 @@ WriterStats WriterImpl::Stats() {
   s.bytes = TotalBytesLocked();
   s.resync_marks = resync_marks_;
   s.sync_errors = sync_errors_.load();
+  s.syncs = syncs_.load();
   return s;
 }
 
@@ -642,9 +651,13 @@ Status WriterImpl::Close() {
   StopFlusher();
   std::lock_guard<std::mutex> l(mu_);
   Status st;
-  if (file_ && ::fdatasync(file_->fd) != 0) {
-    sync_errors_++;
-    st = Status::FromErrno(errno, "journal: fdatasync " + file_->path);
+  if (file_) {
+    syncs_++;
+    if (::fdatasync(file_->fd) != 0) {
+      int err = errno;
+      sync_errors_++;
+      st = Status::FromErrno(err, "journal: fdatasync " + file_->path);
+    }
   }
   Status hs = PersistHighWaterLocked();
   if (st.ok() && !hs.ok()) st = hs.Annotate("journal: save sequence high-water mark");

@@ -44,6 +44,7 @@ struct WriterStats {
   uint64_t bytes = 0;          // their total size
   uint64_t resync_marks = 0;   // consumers marked for resync by this writer
   uint64_t sync_errors = 0;    // failed fdatasync calls
+  uint64_t syncs = 0;          // fdatasync calls made (group commit shares them)
 };
 
 class JournalWriter {
