@@ -1,6 +1,8 @@
 #include "sync/cli/commands.h"
 
+#include <fcntl.h>
 #include <netdb.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -888,8 +890,39 @@ std::string UsageText() {
 }
 
 int RunCli(const Invocation& inv, Runner* runner, std::ostream& out, std::ostream& err) {
+  // Two admins changing sessions from this node at once would interleave
+  // their read-modify-write of session.conf: one command at a time per node.
+  // (Each write reaches all nodes under glusterd's cluster lock; commands
+  // started on different nodes at the same moment are not serialised.)
+  std::string state_dir = inv.options.state_dir.empty() ? DefaultStateDir() : inv.options.state_dir;
+  const std::vector<std::string>& w = inv.words;
+  bool changes = false;
+  if (w.size() >= 3) {
+    const std::string& verb = w[2];
+    changes = verb == "create" || verb == "start" || verb == "stop" || verb == "pause" || verb == "resume" ||
+              verb == "checkpoint" || verb == "delete" ||
+              (verb == "config" && (w.size() >= 5 || (w.size() == 4 && !w[3].empty() && w[3][0] == '!')));
+  }
+  int lock_fd = -1;
+  if (changes && access(state_dir.c_str(), W_OK) == 0) {
+    std::string path = state_dir + "/.cli.lock";
+    lock_fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    constexpr int kLockWaitTenths = 300;  // 30 s
+    int tries = 0;
+    while (lock_fd >= 0 && flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+      if (++tries > kLockWaitTenths) {
+        err << "Another georep command is running on this node (" << path << " is locked); retry when it ends\n"
+            << kFailed << "\n";
+        close(lock_fd);
+        return 1;
+      }
+      usleep(100 * 1000);
+    }
+  }
   Cli cli(inv, runner, out, err);
-  return cli.Run();
+  int rc = cli.Run();
+  if (lock_fd >= 0) close(lock_fd);
+  return rc;
 }
 
 }  // namespace georep::cli

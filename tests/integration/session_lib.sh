@@ -108,7 +108,7 @@ sl_georep() {
   gr_ns "$SL_B/sync/cli/georep" --mode=script --glusterd-sock="$(gr_node_sock "$n")" \
     --state-dir="$(gr_node_state_dir "$n")" --log-file="$GR_DIR/n$n/log/georep-cli.log" \
     --ssh-identity="$GR_SSH_KEY" --ssh-known-hosts="$SL_KH" \
-    --receiver-command="$SL_B/sync/receiver/georep-receiver" "$@"
+    --receiver-command="$SL_B/sync/receiver/georep-receiver --volfile-server snode1" "$@"
 }
 
 # Prints the admin's transcript line and runs it; output goes to stdout.

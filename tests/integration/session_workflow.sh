@@ -73,8 +73,9 @@ RECEIVER="$SL_B/sync/receiver/georep-receiver"
 if [ -x "$DAEMON" ] && [ -x "$RECEIVER" ]; then
   gr_enable_xlator pv
   for n in 1 2; do
-    gr_ns env GEOREP_STATE_DIR="$(gr_node_state_dir "$n")" "$DAEMON" --state-dir="$(gr_node_state_dir "$n")" \
-      --glusterd-sock="$(gr_node_sock "$n")" --log-file="$GR_DIR/n$n/log/georepd.log" &
+    gr_ns env GEOREP_STATE_DIR="$(gr_node_state_dir "$n")" "$DAEMON" --state-dir "$(gr_node_state_dir "$n")" \
+      --node "$(gr_node_ip "$n")" --glusterd-sock "$(gr_node_sock "$n")" \
+      --log-file "$GR_DIR/n$n/log/georepd.log" &
   done
   m=$(gr_mount pv)
   for i in 1 2 3 4 5; do echo "file $i" >"$m/f$i"; done
