@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include "journal/format.h"
 
@@ -94,6 +95,24 @@ Status WriteFileAtomic(const std::string& path, const std::string& data) {
     return st;
   }
   return FsyncDir(dir);
+}
+
+int RemoveStaleTemporaries(const std::string& dir, int64_t min_age_s) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return 0;
+  int removed = 0;
+  time_t now = ::time(nullptr);
+  while (struct dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n.size() < 2 || n[0] != '.' || n.find(".tmp.") == std::string::npos) continue;
+    std::string path = dir + "/" + n;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (now - st.st_mtime < min_age_s) continue;
+    if (::unlink(path.c_str()) == 0) removed++;
+  }
+  ::closedir(d);
+  return removed;
 }
 
 Result<std::string> ReadSmallFile(const std::string& path, size_t max_size) {

@@ -17,6 +17,11 @@ Status MakeDirs(const std::string& path);
 // same directory, write, fsync, rename over path, fsync the directory. A
 // crash leaves either the old or the new content, never a mix.
 Status WriteFileAtomic(const std::string& path, const std::string& data);
+// Removes temporaries left in `dir` by WriteFileAtomic calls that a crash
+// interrupted: names starting with '.' and containing ".tmp.", last modified
+// more than `min_age_s` seconds ago (younger ones may belong to a write in
+// progress in another process). Best effort: returns how many were removed.
+int RemoveStaleTemporaries(const std::string& dir, int64_t min_age_s);
 // Whole small file (cursors, markers, seq.hwm). NotFound if absent.
 Result<std::string> ReadSmallFile(const std::string& path, size_t max_size = 64 * 1024);
 Status FsyncDir(const std::string& dir);

@@ -36,6 +36,9 @@ namespace {
 
 using internal::SegmentFile;
 
+// A temporary file this old cannot belong to an atomic write in progress.
+constexpr int64_t kStaleTemporaryAgeS = 600;
+
 uint64_t NowNs() {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -213,6 +216,9 @@ Status WriterImpl::Init() {
   }
   GEOREP_RETURN_IF_ERROR(internal::MakeDirs(seg_dir_));
   GEOREP_RETURN_IF_ERROR(internal::MakeDirs(root_ + "/" + kConsumersDir));
+  // Temporaries of cursor/marker/seq.hwm writes that a crash interrupted.
+  internal::RemoveStaleTemporaries(root_, kStaleTemporaryAgeS);
+  internal::RemoveStaleTemporaries(root_ + "/" + kConsumersDir, kStaleTemporaryAgeS);
 
   auto listed = internal::ListSegments(seg_dir_);
   if (!listed.ok()) return listed.status();
