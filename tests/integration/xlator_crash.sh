@@ -20,7 +20,9 @@ gr_gluster 1 volume set cv performance.write-behind off >/dev/null || gr_fail "v
 gr_enable_xlator cv
 B1=$(gr_brick_path 1 b1)
 B2=$(gr_brick_path 1 b2)
-m=$(gr_mount cv)
+# Not as $(gr_mount ...): the mount must be registered for teardown.
+m="$GR_DIR/mnt/cv"
+gr_mount cv "$m" >/dev/null
 mkdir "$m/w" || gr_fail "mkdir through FUSE failed"
 
 ACKED="$GR_DIR/acked"

@@ -21,7 +21,9 @@ done
 gr_enable_xlator xv
 B1=$(gr_brick_path 1 b1)
 B2=$(gr_brick_path 1 b2)
-m=$(gr_mount xv)
+# Not as $(gr_mount ...): the mount must be registered for teardown.
+m="$GR_DIR/mnt/xv"
+gr_mount xv "$m" >/dev/null
 
 umask 022
 (

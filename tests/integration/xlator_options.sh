@@ -16,7 +16,9 @@ gr_volume_create ov "1:b1"
 gr_enable_xlator ov
 B1=$(gr_brick_path 1 b1)
 BRICK="$(gr_node_ip 1):$B1"
-m=$(gr_mount ov)
+# Not as $(gr_mount ...): the mount must be registered for teardown.
+m="$GR_DIR/mnt/ov"
+gr_mount ov "$m" >/dev/null
 
 brick_log_has() { grep -qF -- "$1" "$GR_DIR"/n1/log/bricks/*.log; }
 set_opt() { gr_gluster 1 volume set ov "user.xlator.georep.$1" "$2"; }
