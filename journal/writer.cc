@@ -389,7 +389,11 @@ void WriterImpl::ApplyRetentionLocked() {
   // The last sequence a sealed segment can hold is one below the next
   // segment's first; using this bound never removes a record too early.
   auto last_seq_of = [&](size_t i) {
-    uint64_t next_first = i + 1 < sealed_.size() ? sealed_[i + 1].first_seq : seg_first_;
+    // Without a live segment (a failed roll) the newest sealed one may hold
+    // everything up to the last number handed out.
+    uint64_t next_first = i + 1 < sealed_.size() ? sealed_[i + 1].first_seq
+                          : file_                ? seg_first_
+                                                 : next_seq_;
     return next_first > 0 ? next_first - 1 : 0;
   };
   std::vector<const ConsumerState*> active;
