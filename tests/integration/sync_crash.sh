@@ -11,10 +11,12 @@ RUNS=${SY_CRASH_RUNS:-12}
 sy_setup
 P=$SY_PM
 
-# A bounded writer: creates, appends, overwrites, renames, links, deletes.
+# A bounded writer: creates, appends, overwrites, renames, links, deletes,
+# until told to stop (or 3000 rounds).
 writer() {
   local i
-  for ((i = 0; i < 400; i++)); do
+  for ((i = 0; i < 3000; i++)); do
+    [ -e "$GR_DIR/stop-writer" ] && break
     mkdir -p "$P/w/d$((i % 7))"
     echo "file $i" >"$P/w/d$((i % 7))/f$i"
     dd if=/dev/urandom of="$P/w/d$((i % 7))/f$i" bs=4k count=$((i % 5 + 1)) seek=$((i % 3)) conv=notrunc status=none
@@ -33,7 +35,8 @@ WPID=$!
 SY_PIDS+=("$WPID")
 
 for ((run = 1; run <= RUNS; run++)); do
-  sleep "0.$((RANDOM % 9 + 1))"
+  # Between 0.5 and 3 s: kills land while connecting, crawling and streaming.
+  sleep "$((RANDOM % 3)).$((RANDOM % 9 + 1))"
   if ((RANDOM % 2 == 0)); then
     gr_log "run $run: SIGKILL georepd"
     sy_stop_daemon KILL
@@ -44,6 +47,7 @@ for ((run = 1; run <= RUNS; run++)); do
     [ -n "$pids" ] && kill -9 $pids
   fi
 done
+touch "$GR_DIR/stop-writer"
 for ((i = 0; i < 600; i++)); do kill -0 "$WPID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$WPID" 2>/dev/null && { kill "$WPID"; gr_fail "the writer did not finish within 60 s"; }
 wait "$WPID"

@@ -28,8 +28,8 @@ sy_require_built() {
 sy_cleanup() {
   local rc=$? p
   for p in "${SY_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-  # SY_SAVE_LOGS=DIR keeps the logs of a failed run for a post-mortem.
-  if [ "$rc" != 0 ] && [ -n "${SY_SAVE_LOGS:-}" ] && [ -n "$GR_DIR" ]; then
+  # SY_SAVE_LOGS=DIR keeps the logs (and georep state) for a post-mortem.
+  if [ -n "${SY_SAVE_LOGS:-}" ] && [ -n "$GR_DIR" ]; then
     mkdir -p "$SY_SAVE_LOGS" && cp -r "$GR_DIR"/n*/log "$SY_SAVE_LOGS/" 2>/dev/null
     cp -r "$GR_DIR"/n1/georep "$SY_SAVE_LOGS/state" 2>/dev/null
     gr_log "logs saved in $SY_SAVE_LOGS"
