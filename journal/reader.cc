@@ -197,6 +197,7 @@ Result<bool> ReaderImpl::Accept(Record&& rec, Record* out) {
   if (rec.seq <= last_seq_) {
     // Records up to the position (re)opened for are skipped silently.
     if (rec.seq <= skip_upto_) return false;
+    skip_upto_ = 0;
     uint64_t prev = last_seq_;
     pending_ = std::move(rec);
     return Status(Code::kFailedPrecondition,
@@ -205,6 +206,9 @@ Result<bool> ReaderImpl::Accept(Record&& rec, Record* out) {
                       ": the journal was reset or lost records in an unclean shutdown; a full "
                       "resync is needed");
   }
+  // Positioned: from here on a number at or below one already delivered
+  // means the journal went backwards.
+  skip_upto_ = 0;
   if (rec.seq > last_seq_ + 1) {
     uint64_t first_missing = last_seq_ + 1, last_missing = rec.seq - 1;
     std::string hint = DamageHint();

@@ -538,6 +538,28 @@ TEST(Journal, DamageInTheLiveSegmentIsSkippedToTheNextBlockOnceValidDataFollows)
   for (const auto& r : got.records) ASSERT_EQ(r, Expected(r.seq));
 }
 
+TEST(Journal, SequenceGoingBackwardsIsReportedNotSkipped) {
+  ScratchBrick b, other;
+  {
+    auto w = MustOpen(Options(b));
+    AppendRange(w.get(), 1, 10);
+    auto w2 = MustOpen(Options(other));
+    AppendRange(w2.get(), 1, 5);
+  }
+  // A journal reset behind the reader's back: a later segment restarts at 1.
+  std::filesystem::copy_file(other.Segments().back().path,
+                             b.segments_dir() + "/" + internal::SegmentName(11));
+  auto reader = JournalReader::Open(b.path(), 0);
+  ASSERT_TRUE(reader.ok());
+  Record r;
+  for (uint64_t i = 1; i <= 10; i++) ASSERT_TRUE(*(*reader)->Next(&r));
+  auto got = (*reader)->Next(&r);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(got.status().message().find("went backwards from 10 to 1"), std::string::npos)
+      << got.status().message();
+}
+
 TEST(Journal, ZeroFilledTailAfterACrashIsEndOfData) {
   ScratchBrick b;
   {
