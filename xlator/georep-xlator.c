@@ -18,6 +18,7 @@
  */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -689,12 +690,24 @@ static int
 georep_local_set_dht_rename(georep_local_t *local, dict_t *xdata)
 {
     dht_changelog_rename_info_t *info = NULL;
-    int32_t len = 0;
+    data_t *data = NULL;
+    size_t need = 0;
 
     if (!xdata)
         return 1;
-    len = dict_get_bin(xdata, DHT_CHANGELOG_RENAME_OP_KEY, (void **)&info);
-    if (len != 0 || !info || info->oldname_len <= 0 || info->newname_len <= 0)
+    data = dict_get(xdata, DHT_CHANGELOG_RENAME_OP_KEY);
+    if (!data || !data->data ||
+        data->len < offsetof(dht_changelog_rename_info_t, buffer))
+        return 1;
+    info = (dht_changelog_rename_info_t *)data->data;
+    /* The names come from the wire: trust their lengths only as far as the
+     * value really reaches. A malformed value is journaled as the plain
+     * unlink it also is. */
+    if (info->oldname_len <= 0 || info->newname_len <= 0)
+        return 1;
+    need = offsetof(dht_changelog_rename_info_t, buffer) +
+           (size_t)info->oldname_len + (size_t)info->newname_len;
+    if (need > data->len)
         return 1;
 
     local->ev.op = GEOREP_OP_RENAME;
@@ -993,7 +1006,8 @@ georep_open(call_frame_t *frame, xlator_t *this, loc_t *loc, int32_t flags,
 {
     georep_local_t *local = NULL;
 
-    if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY) {
+    /* Linux truncates even with O_RDONLY | O_TRUNC. */
+    if (flags & O_TRUNC) {
         if (georep_local_start(this, frame, GEOREP_OP_TRUNCATE, &local))
             GEOREP_FAIL_NOMEM(open, frame, local, NULL, NULL);
         if (local) {

@@ -599,6 +599,18 @@ test_open__without_o_trunc_is_not_journaled(void **state)
 }
 
 static void
+test_open__read_only_o_trunc_is_recorded_too(void **state)
+{
+    loc_t loc = inode_loc(&file_inode);
+    call_frame_t *f = new_frame(1);
+
+    STACK_WIND(f, top_open_cbk, gx, gx->fops->open, &loc, O_RDONLY | O_TRUNC,
+               &file_fd, NULL);
+    end_frame(f);
+    assert_int_equal(only_event()->op, GEOREP_OP_TRUNCATE);
+}
+
+static void
 test_open__failed_o_trunc_is_not_journaled(void **state)
 {
     loc_t loc = inode_loc(&file_inode);
@@ -903,6 +915,25 @@ test_unlink__with_dht_rename_key_is_recorded_as_the_rename(void **state)
     assert_memory_equal(only_event()->pargfid2, kParent2, 16);
     assert_string_equal(only_event()->name2, "new");
     assert_int_equal(only_event()->flags, 0);
+}
+
+static void
+test_unlink__truncated_dht_rename_info_is_journaled_as_unlink(void **state)
+{
+    loc_t loc = entry_loc(kParent, "old", &file_inode);
+    dict_t *xdata = dict_new();
+    size_t size = sizeof(dht_changelog_rename_info_t);
+    dht_changelog_rename_info_t *info = GF_CALLOC(1, size, gf_common_mt_char);
+    call_frame_t *f = new_frame(1);
+
+    info->oldname_len = 4000; /* claims far more than the value holds */
+    info->newname_len = 4000;
+    assert_int_equal(dict_set_bin(xdata, DHT_CHANGELOG_RENAME_OP_KEY, info, size), 0);
+    STACK_WIND(f, top_unlink_cbk, gx, gx->fops->unlink, &loc, 0, xdata);
+    end_frame(f);
+    dict_unref(xdata);
+    assert_int_equal(only_event()->op, GEOREP_OP_UNLINK);
+    assert_string_equal(only_event()->name, "old");
 }
 
 static void
@@ -1455,6 +1486,7 @@ main(void)
         T(test_ftruncate__records_the_new_size_via_fd),
         T(test_open__o_trunc_is_recorded_as_truncate_to_zero),
         T(test_open__without_o_trunc_is_not_journaled),
+        T(test_open__read_only_o_trunc_is_recorded_too),
         T(test_open__failed_o_trunc_is_not_journaled),
         T(test_fallocate__records_range_and_mode),
         T(test_discard__records_range),
@@ -1473,6 +1505,7 @@ main(void)
         T(test_rename__dht_linkto_file_rename_is_flagged),
         T(test_unlink__records_entry_and_gfid),
         T(test_unlink__with_dht_rename_key_is_recorded_as_the_rename),
+        T(test_unlink__truncated_dht_rename_info_is_journaled_as_unlink),
         T(test_unlink__dht_internal_unlink_is_flagged),
         T(test_rmdir__records_entry),
         T(test_rmdir_cbk__failed_fop_is_not_journaled),
