@@ -5,7 +5,9 @@
 //
 //   dump <brick-path> [--from SEQ] [--follow] [--json]
 //       one line per record (or one JSON object per line), '#' lines for
-//       segment headers, gaps and the final corruption summary.
+//       segment headers, gaps and the final corruption summary. In JSON,
+//       strings that are not valid UTF-8 (file names are bytes) are given
+//       as "hex:<hex digits>"; events are {"event":"segment"|"gap"|"summary"}.
 //   consumers <brick-path>
 //       registered consumers, their cursors and resync markers.
 //
