@@ -36,6 +36,8 @@ namespace {
 
 using internal::SegmentFile;
 
+// Failed appends are warned about at most this often (counted in between).
+constexpr std::chrono::seconds kFailureWarningInterval{10};
 // A temporary file this old cannot belong to an atomic write in progress.
 constexpr int64_t kStaleTemporaryAgeS = 600;
 
@@ -160,6 +162,8 @@ class WriterImpl final : public JournalWriter {
   bool dirty_ = false;                   // written since the last fdatasync
   bool closed_ = false;
   uint64_t records_ = 0, append_errors_ = 0, resync_marks_ = 0;
+  std::chrono::steady_clock::time_point last_failure_warning_{};
+  uint64_t failures_suppressed_ = 0;
   std::string frame_;                    // framing scratch, reused
   // Fixed at Open (Reconfigure ignores on_warning): Warn runs without mu_.
   const std::function<void(const std::string&)> warn_fn_;
@@ -502,10 +506,23 @@ Status WriterImpl::Append(Record* r) {
       // The sequence number stays consumed (readers will report the gap).
       // Persist that, so a restart cannot hand the number out again.
       Status hs = PersistHighWaterLocked();
-      Warn("could not journal record " + std::to_string(seq) + " (" + OpName(r->op) +
-           "): " + st.ToString() + "; consumers will see a gap and must resync" +
-           (hs.ok() ? "" : " (the sequence high-water mark could not be saved either: " +
-                               hs.ToString() + ")"));
+      // A full disk fails every fop: one warning per interval, with a count.
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_failure_warning_ >= kFailureWarningInterval) {
+        std::string suppressed =
+            failures_suppressed_ > 0
+                ? " (" + std::to_string(failures_suppressed_) + " similar failures not logged)"
+                : "";
+        Warn("could not journal record " + std::to_string(seq) + " (" + OpName(r->op) +
+             "): " + st.ToString() + "; consumers will see a gap and must resync" +
+             (hs.ok() ? "" : " (the sequence high-water mark could not be saved either: " +
+                                 hs.ToString() + ")") +
+             suppressed);
+        last_failure_warning_ = now;
+        failures_suppressed_ = 0;
+      } else {
+        failures_suppressed_++;
+      }
       return st;
     }
     records_++;
