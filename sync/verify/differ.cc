@@ -82,7 +82,8 @@ void CompareEntries(const Entry& p, const Entry& s, const DiffOptions& o,
     AddAttr(out, path, "content", DigestToHex(p.digest).substr(0, kDigestDisplayChars),
             DigestToHex(s.digest).substr(0, kDigestDisplayChars));
   }
-  if (p.type == EntryType::kSymlink && p.symlink_target != s.symlink_target) {
+  if (o.walk_only && p.type == EntryType::kDirectory) return;
+  if (p.type == EntryType::kSymlink && !o.walk_only && p.symlink_target != s.symlink_target) {
     AddAttr(out, path, "symlink target", "\"" + DisplayPath(p.symlink_target) + "\"",
             "\"" + DisplayPath(s.symlink_target) + "\"");
   }
@@ -95,7 +96,7 @@ void CompareEntries(const Entry& p, const Entry& s, const DiffOptions& o,
   if ((p.type != EntryType::kDirectory || o.compare_dir_mtime) && p.mtime_ns != s.mtime_ns) {
     AddAttr(out, path, "mtime", FormatTimeNs(p.mtime_ns), FormatTimeNs(s.mtime_ns));
   }
-  if (o.compare_xattrs) CompareXattrs(p, s, out);
+  if (o.compare_xattrs && !o.walk_only) CompareXattrs(p, s, out);
   if (o.compare_gfid && p.has_gfid && s.has_gfid && p.gfid != s.gfid) {
     AddAttr(out, path, "gfid", GfidToString(p.gfid), GfidToString(s.gfid));
   }

@@ -22,6 +22,11 @@ struct DiffOptions {
   bool compare_xattrs = true;
   // Content is compared only where both entries carry a digest.
   bool compare_content = true;
+  // The entries hold only what a directory walk returns (readdirplus stats
+  // and GFIDs): symlink targets and xattrs are not compared, nor directories'
+  // attributes other than their type, since readdirplus reports a directory
+  // as one brick sees it. A cheap first look for --wait-until-equal.
+  bool walk_only = false;
 };
 
 enum class DiffKind {

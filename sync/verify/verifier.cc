@@ -80,10 +80,23 @@ Status RunDigestJobs(std::vector<DigestJob>* jobs, int threads, PassStats* stats
   return Status::Ok();
 }
 
-Status FillAllDetails(GlusterVolume* volume, Scan* scan, int threads) {
-  return ParallelFor(scan->entries.size(), threads, [&](size_t i, int) {
-    return volume->FillDetails(&scan->entries[i], scan->objects[i].get());
+Status FillAllDetails(GlusterVolume* volume, std::vector<Entry>* entries,
+                      const std::vector<ObjectRef>& objects, int threads, bool xattrs) {
+  return ParallelFor(entries->size(), threads, [&](size_t i, int) {
+    return volume->FillDetails(&(*entries)[i], objects[i].get(), xattrs);
   });
+}
+
+// Runs fn(0) on a second thread and fn(1) on this one: the two volumes
+// usually live on different servers, so their round trips overlap.
+Status OnBothSides(const std::function<Status(int)>& fn) {
+  Status other;
+  std::thread t([&] { other = fn(1); });
+  Status mine = fn(0);
+  t.join();
+  if (!mine.ok()) return mine.Annotate("primary");
+  if (!other.ok()) return other.Annotate("secondary");
+  return Status::Ok();
 }
 
 }  // namespace
@@ -95,10 +108,10 @@ std::string Side::Describe() const {
 }
 
 Result<Manifest> BuildManifest(GlusterVolume* volume, const std::string& root, bool content,
-                               int threads) {
+                               bool xattrs, int threads) {
   Result<Scan> scan = volume->Walk(root);
   if (!scan.ok()) return scan.status();
-  GEOREP_RETURN_IF_ERROR(FillAllDetails(volume, &*scan, threads));
+  GEOREP_RETURN_IF_ERROR(FillAllDetails(volume, &scan->entries, scan->objects, threads, xattrs));
   if (content) {
     std::vector<DigestJob> jobs;
     for (size_t i = 0; i < scan->entries.size(); ++i) {
@@ -124,23 +137,28 @@ Verifier::Verifier(Side primary, Side secondary, VerifyOptions options)
   sides_[1] = std::move(secondary);
 }
 
-Result<Verifier::Snapshot> Verifier::ScanSide(Side& side) {
-  Snapshot snap;
+Status Verifier::WalkSide(int k, Snapshot* snap) {
+  Side& side = sides_[k];
   if (side.manifest) {
     if (ComparePaths(side.manifest->root, options_.root) != 0) {
       return Status(Code::kInvalidArgument,
                     "the manifest covers '" + side.manifest->root + "' but '" + options_.root +
                         "' is being compared; make the manifest with the same --path");
     }
-    snap.entries = side.manifest->entries;
-    return snap;
+    snap->entries = side.manifest->entries;
+    return Status::Ok();
   }
   Result<Scan> scan = side.volume->Walk(options_.root);
   if (!scan.ok()) return scan.status();
-  GEOREP_RETURN_IF_ERROR(FillAllDetails(side.volume.get(), &*scan, options_.threads));
-  snap.entries = std::move(scan->entries);
-  snap.objects = std::move(scan->objects);
-  return snap;
+  snap->entries = std::move(scan->entries);
+  snap->objects = std::move(scan->objects);
+  return Status::Ok();
+}
+
+Status Verifier::DetailSide(int k, Snapshot* snap) {
+  if (!sides_[k].volume) return Status::Ok();  // a manifest is complete already
+  return FillAllDetails(sides_[k].volume.get(), &snap->entries, snap->objects, options_.threads,
+                        options_.diff.compare_xattrs);
 }
 
 Status Verifier::ComputeDigests(Snapshot* primary, Snapshot* secondary, PassStats* stats) {
@@ -190,22 +208,34 @@ Status Verifier::ComputeDigests(Snapshot* primary, Snapshot* secondary, PassStat
   return Status::Ok();
 }
 
-Result<PassResult> Verifier::RunPass(bool skip_content_if_metadata_differs) {
+Result<PassResult> Verifier::RunPass(bool stop_at_first_differing_phase) {
   const Clock::time_point t0 = Clock::now();
-  // The secondary is scanned on a second thread while this one scans the
-  // primary: the two volumes usually live on different servers.
-  std::optional<Result<Snapshot>> secondary;
-  std::thread other([&] { secondary.emplace(ScanSide(sides_[1])); });
-  Result<Snapshot> primary = ScanSide(sides_[0]);
-  other.join();
-  if (!primary.ok()) return primary.status().Annotate("primary");
-  if (!secondary->ok()) return secondary->status().Annotate("secondary");
-  Snapshot& p = *primary;
-  Snapshot& s = **secondary;
-
+  Snapshot snaps[2];
+  Snapshot& p = snaps[0];
+  Snapshot& s = snaps[1];
   PassResult result;
+  auto finish = [&](std::vector<Difference> diffs) {
+    result.differences = std::move(diffs);
+    result.stats.seconds = SecondsSince(t0);
+    return result;
+  };
+
+  GEOREP_RETURN_IF_ERROR(OnBothSides([&](int k) { return WalkSide(k, &snaps[k]); }));
+  result.stats.walk_seconds = SecondsSince(t0);
   result.stats.primary_entries = p.entries.size();
   result.stats.secondary_entries = s.entries.size();
+  if (stop_at_first_differing_phase) {
+    // What the walk alone shows costs no extra round trip per entry.
+    DiffOptions quick = options_.diff;
+    quick.walk_only = true;
+    Result<std::vector<Difference>> diffs = DiffManifests(p.entries, s.entries, quick);
+    if (!diffs.ok()) return diffs.status();
+    if (!diffs->empty()) return finish(std::move(*diffs));
+  }
+
+  const Clock::time_point t1 = Clock::now();
+  GEOREP_RETURN_IF_ERROR(OnBothSides([&](int k) { return DetailSide(k, &snaps[k]); }));
+  result.stats.details_seconds = SecondsSince(t1);
   Result<std::vector<Difference>> diffs = DiffManifests(p.entries, s.entries, options_.diff);
   if (!diffs.ok()) return diffs.status();
 
@@ -217,15 +247,16 @@ Result<PassResult> Verifier::RunPass(bool skip_content_if_metadata_differs) {
                             " manifest has no digests (make it with --manifest-only, without --no-content)";
     }
   }
-  if (compare_content && !(skip_content_if_metadata_differs && !diffs->empty())) {
-    GEOREP_RETURN_IF_ERROR(ComputeDigests(&p, &s, &result.stats));
-    diffs = DiffManifests(p.entries, s.entries, options_.diff);
-    if (!diffs.ok()) return diffs.status();
-    result.stats.content_compared = true;
+  if (!compare_content || (stop_at_first_differing_phase && !diffs->empty())) {
+    return finish(std::move(*diffs));
   }
-  result.differences = std::move(*diffs);
-  result.stats.seconds = SecondsSince(t0);
-  return result;
+  const Clock::time_point t2 = Clock::now();
+  GEOREP_RETURN_IF_ERROR(ComputeDigests(&p, &s, &result.stats));
+  result.stats.content_seconds = SecondsSince(t2);
+  result.stats.content_compared = true;
+  diffs = DiffManifests(p.entries, s.entries, options_.diff);
+  if (!diffs.ok()) return diffs.status();
+  return finish(std::move(*diffs));
 }
 
 Result<Verifier::WaitResult> Verifier::WaitUntilEqual(std::chrono::milliseconds timeout) {
@@ -238,7 +269,7 @@ Result<Verifier::WaitResult> Verifier::WaitUntilEqual(std::chrono::milliseconds 
   // Bounded by time; the minimum delay also bounds the number of passes.
   while (true) {
     ++w.passes;
-    Result<PassResult> r = RunPass(/*skip_content_if_metadata_differs=*/true);
+    Result<PassResult> r = RunPass(/*stop_at_first_differing_phase=*/true);
     if (r.ok()) {
       w.last = std::move(*r);
       have_pass = true;

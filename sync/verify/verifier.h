@@ -44,6 +44,13 @@ struct PassStats {
   uint64_t bytes_hashed = 0;
   bool content_compared = false;
   double seconds = 0;
+  // Phase times, for --verbose: walks (readdirplus), per-entry details
+  // (xattrs, symlinks, directory stats), content reads and hashing. The two
+  // volumes are scanned at once, so these are the slower side's times; 0 for
+  // a phase the pass did not reach.
+  double walk_seconds = 0;
+  double details_seconds = 0;
+  double content_seconds = 0;
 };
 
 struct PassResult {
@@ -55,17 +62,20 @@ struct PassResult {
 };
 
 // Scans one live volume into a manifest, with digests of every regular file
-// when `content` is set. Used by --manifest-only.
+// when `content` is set and xattrs when `xattrs` is. Used by --manifest-only.
 Result<Manifest> BuildManifest(GlusterVolume* volume, const std::string& root, bool content,
-                               int threads);
+                               bool xattrs, int threads);
 
 class Verifier {
  public:
   Verifier(Side primary, Side secondary, VerifyOptions options);
 
-  // One full comparison. With `skip_content_if_metadata_differs`, content is
-  // not read when metadata already differs (the waiting loop's fast path).
-  Result<PassResult> RunPass(bool skip_content_if_metadata_differs);
+  // One comparison: walk, details, content. With
+  // `stop_at_first_differing_phase` it returns the differences of the first
+  // phase that finds any (the waiting loop's fast path: a walk costs a few
+  // readdirplus calls; details cost a round trip per entry); otherwise it
+  // reports everything.
+  Result<PassResult> RunPass(bool stop_at_first_differing_phase);
 
   struct WaitResult {
     bool equal = false;
@@ -87,7 +97,8 @@ class Verifier {
     std::vector<Entry> entries;
     std::vector<ObjectRef> objects;  // empty for a manifest side
   };
-  Result<Snapshot> ScanSide(Side& side);
+  Status WalkSide(int k, Snapshot* snap);
+  Status DetailSide(int k, Snapshot* snap);
   Status ComputeDigests(Snapshot* primary, Snapshot* secondary, PassStats* stats);
 
   Side sides_[2];

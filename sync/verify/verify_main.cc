@@ -30,6 +30,7 @@ struct Args {
   bool manifest_only = false;
   bool json = false;
   bool quiet = false;
+  bool verbose = false;
   std::optional<double> wait_seconds;
   VerifyOptions verify;
 };
@@ -58,6 +59,7 @@ void PrintUsage(const char* prog, FILE* out) {
                "                            prints the time until identical\n"
                "  --json                    print the result as one JSON object\n"
                "  --quiet                   print nothing on stdout; the exit status tells\n"
+               "  --verbose                 print the time of each phase of the last pass on stderr\n"
                "  --gfapi-log FILE          where gfapi logs (default\n"
                "                            /var/log/glusterfs/georep-verify-VOLUME.log)\n"
                "  --manifest-only           print the primary's manifest instead of comparing\n"
@@ -151,6 +153,8 @@ std::string ParseArgs(int argc, char** argv, Args* a, bool* help) {
       ok = flag(&a->json);
     } else if (opt == "--quiet") {
       ok = flag(&a->quiet);
+    } else if (opt == "--verbose") {
+      ok = flag(&a->verbose);
     } else if (opt == "--manifest-only") {
       ok = flag(&a->manifest_only);
     } else if (opt.size() > 1 && opt[0] == '-') {
@@ -364,7 +368,7 @@ int RunVerify(int argc, char** argv) {
       return kExitError;
     }
     Result<Manifest> m = BuildManifest(side->volume.get(), a.verify.root, a.verify.diff.compare_content,
-                                       a.verify.threads);
+                                       a.verify.diff.compare_xattrs, a.verify.threads);
     if (!m.ok()) {
       PrintError(prog, a, m.status().message());
       return kExitError;
@@ -407,13 +411,21 @@ int RunVerify(int argc, char** argv) {
     waited = std::move(*w);
     report = Report{&waited.last, waited.equal, waited.passes, waited.seconds, true};
   } else {
-    Result<PassResult> r = verifier.RunPass(/*skip_content_if_metadata_differs=*/false);
+    Result<PassResult> r = verifier.RunPass(/*stop_at_first_differing_phase=*/false);
     if (!r.ok()) {
       PrintError(prog, a, r.status().message());
       return kExitError;
     }
     single = std::move(*r);
     report = Report{&single, single.differences.empty(), 1, single.stats.seconds, false};
+  }
+  if (a.verbose) {
+    const PassStats& st = report.pass->stats;
+    std::fprintf(stderr,
+                 "%s: last pass %.3f s: walk %.3f s, details %.3f s, content %.3f s "
+                 "(%zu files, %llu bytes hashed)\n",
+                 prog, st.seconds, st.walk_seconds, st.details_seconds, st.content_seconds,
+                 st.files_hashed, static_cast<unsigned long long>(st.bytes_hashed));
   }
   if (!report.pass->content_note.empty()) {
     std::fprintf(stderr, "%s: warning: %s\n", prog, report.pass->content_note.c_str());

@@ -259,7 +259,7 @@ Status GlusterVolume::WalkDir(const ObjectRef& dir, size_t dir_index, bool at_vo
   return Status::Ok();
 }
 
-Status GlusterVolume::FillDetails(Entry* entry, glfs_object* object) {
+Status GlusterVolume::FillDetails(Entry* entry, glfs_object* object, bool xattrs) {
   const std::string what = "'" + DisplayPath(entry->path) + "' in " + Describe();
   if (entry->type == EntryType::kDirectory) {
     // readdirplus reports a directory as one brick sees it; a stat asks the
@@ -289,6 +289,7 @@ Status GlusterVolume::FillDetails(Entry* entry, glfs_object* object) {
     entry->symlink_target.assign(buf, static_cast<size_t>(n));
   }
 
+  if (!xattrs) return Status::Ok();
   thread_local std::vector<char> names;
   thread_local std::vector<char> value;
   if (names.size() < kXattrBuffer) names.resize(kXattrBuffer);

@@ -68,10 +68,11 @@ class GlusterVolume {
   // vanishes while being listed keeps its entry with `error` set.
   Result<Scan> Walk(const std::string& root);
 
-  // Adds what readdirplus does not return: extended attributes, symlink
-  // targets, and directories' stat merged over all bricks. Vanished entries
-  // get `error` set rather than failing the scan.
-  Status FillDetails(Entry* entry, glfs_object* object);
+  // Adds what readdirplus does not return: extended attributes (unless
+  // `xattrs` is false: one round trip per entry saved), symlink targets, and
+  // directories' stat merged over all bricks. Vanished entries get `error`
+  // set rather than failing the scan.
+  Status FillDetails(Entry* entry, glfs_object* object, bool xattrs);
 
   // Digest of block `index` of a regular file `size` bytes long.
   Result<BlockDigest> DigestBlock(glfs_object* object, uint64_t size, uint64_t index,

@@ -321,6 +321,21 @@ TEST(Differ, SameHardLinkGroupsWithDifferentGfidsAreEqualGroups) {
   EXPECT_TRUE(Diff(p, s, o).empty());
 }
 
+TEST(Differ, WalkOnlyComparisonSkipsWhatAWalkDoesNotReturn) {
+  std::vector<Entry> p = Tree();
+  std::vector<Entry> s = Tree();
+  At(s, "/a").mode = 0700;                     // directory attribute: one brick's view
+  At(s, "/a/l").symlink_target = "elsewhere";  // needs a readlink
+  At(s, "/b").xattrs = {{"user.x", "1"}};      // needs a listxattr
+  DiffOptions o;
+  o.walk_only = true;
+  EXPECT_TRUE(Diff(p, s, o).empty());
+  At(s, "/b").uid = 0;  // file stats come with the walk
+  std::vector<Difference> d = Diff(p, s, o);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].attribute, "uid");
+}
+
 TEST(Differ, UnsortedInputIsRejected) {
   std::vector<Entry> p = Tree();
   std::swap(p[1], p[2]);
