@@ -87,6 +87,9 @@ constexpr int kSegmentNameDigits = 20;
 // <journal root>/seq.hwm: the sequence high-water file (FORMAT.md,
 // "Sequence numbers"): text lines "floor N", "ceiling N", "live NAME".
 constexpr const char* kHighWaterFile = "seq.hwm";
+// <journal root>/writer.lock: flock()ed by the one writer of the journal;
+// holds that process's pid (informational).
+constexpr const char* kWriterLockFile = "writer.lock";
 // How many sequence numbers the writer reserves ahead in seq.hwm; a restart
 // that finds its live segment gone continues after the reservation.
 constexpr uint64_t kSeqReserve = 1u << 16;

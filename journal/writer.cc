@@ -1,6 +1,7 @@
 #include "journal/writer.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -125,7 +126,10 @@ class WriterImpl final : public JournalWriter {
         registry_(o.brick_path),
         warn_fn_(o.on_warning) {}
 
-  ~WriterImpl() override { (void)Close(); }
+  ~WriterImpl() override {
+    (void)Close();
+    if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+  }
 
   Status Init();
 
@@ -145,6 +149,9 @@ class WriterImpl final : public JournalWriter {
   void FlusherLoop();
   void FlushIfDirty();
   uint64_t TotalBytesLocked() const;
+  Status LockJournal();
+
+  int lock_fd_ = -1;
 
   // ---- Guarded by mu_ ------------------------------------------------------
   std::mutex mu_;
@@ -212,6 +219,39 @@ Status WriterImpl::PersistHighWaterLocked() {
   return st;
 }
 
+// Takes the journal's writer lock, waiting (bounded) for a previous holder:
+// during a brick restart the old glusterfsd may still be exiting.
+Status WriterImpl::LockJournal() {
+  std::string path = root_ + "/" + kWriterLockFile;
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) return Status::FromErrno(errno, "journal: open " + path);
+  constexpr auto kRetry = std::chrono::milliseconds(50);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.lock_wait_ms);
+  // Bounded by lock_wait_ms.
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err != EWOULDBLOCK || std::chrono::steady_clock::now() >= deadline) {
+      std::string holder;
+      if (auto text = internal::ReadSmallFile(path, 64); text.ok()) holder = *text;
+      while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+      ::close(fd);
+      if (err != EWOULDBLOCK) return Status::FromErrno(err, "journal: lock " + path);
+      return Status(Code::kUnavailable,
+                    "journal " + root_ + " is open for writing by another process" +
+                        (holder.empty() ? std::string() : " (pid " + holder + ")") + " after " +
+                        std::to_string(opts_.lock_wait_ms) +
+                        " ms of waiting: only one brick process may write a brick's journal; "
+                        "stop the other one (or wait for it to exit) and retry");
+    }
+    std::this_thread::sleep_for(kRetry);
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) == 0) (void)internal::PwriteAll(fd, pid.data(), pid.size(), 0, path);
+  lock_fd_ = fd;
+  return Status::Ok();
+}
+
 Status WriterImpl::Init() {
   GEOREP_RETURN_IF_ERROR(ValidateOptions(opts_));
   struct stat st;
@@ -220,6 +260,7 @@ Status WriterImpl::Init() {
   }
   GEOREP_RETURN_IF_ERROR(internal::MakeDirs(seg_dir_));
   GEOREP_RETURN_IF_ERROR(internal::MakeDirs(root_ + "/" + kConsumersDir));
+  GEOREP_RETURN_IF_ERROR(LockJournal());
   // Temporaries of cursor/marker/seq.hwm writes that a crash interrupted.
   internal::RemoveStaleTemporaries(root_, kStaleTemporaryAgeS);
   internal::RemoveStaleTemporaries(root_ + "/" + kConsumersDir, kStaleTemporaryAgeS);

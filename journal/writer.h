@@ -28,6 +28,10 @@ struct WriterOptions {
   uint64_t max_journal_size = 4ull << 30; // cap on all segments; 0 = none
   FsyncPolicy fsync = FsyncPolicy::kInterval;
   uint32_t fsync_interval_ms = 1000;
+  // Open waits this long for another writer of the same journal (a brick
+  // process still exiting) to let go of <journal root>/writer.lock, then
+  // fails with kUnavailable. Two writers would hand out the same numbers.
+  uint32_t lock_wait_ms = 10000;
   // Receives every operator-relevant event (consumers marked for resync by
   // the size cap, failed appends, segments removed outside georep, sync
   // failures) as one complete sentence. May be called from any appending

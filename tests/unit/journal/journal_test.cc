@@ -320,6 +320,26 @@ TEST(Journal, ReopenWithoutAppendsReusesNoNameAndLeavesNoEmptySegments) {
   AppendRange(w.get(), 1, 2);
 }
 
+TEST(Journal, ASecondWriterOfTheSameJournalIsRefusedUntilTheFirstCloses) {
+  ScratchBrick b;
+  WriterOptions o = Options(b);
+  o.lock_wait_ms = 100;
+  auto first = MustOpen(o);
+  AppendRange(first.get(), 1, 3);
+  auto start = std::chrono::steady_clock::now();
+  auto second = JournalWriter::Open(o);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Code::kUnavailable);
+  EXPECT_NE(second.status().message().find("pid " + std::to_string(getpid())), std::string::npos)
+      << second.status().message();
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(100));
+  first.reset();
+  auto third = MustOpen(o);
+  Record r = SampleRecord(4);
+  ASSERT_TRUE(third->Append(&r).ok());
+  EXPECT_EQ(r.seq, 4u);
+}
+
 TEST(Journal, SequenceIsRecoveredFromRecordsWhenHighWaterFileIsLost) {
   ScratchBrick b;
   {
@@ -508,7 +528,7 @@ TEST(Journal, DamageAtTheEndOfTheLiveSegmentWaitsAndIsTheEndOnceSealed) {
   ASSERT_TRUE(got.ok());
   EXPECT_FALSE(*got) << "a bad tail of the live segment may still be being written";
   // A restarted writer seals it: its damaged tail is its end.
-  ASSERT_TRUE(w->Close().ok());
+  w.reset();
   w = MustOpen(o);
   AppendRange(w.get(), 101, 110);
   got = (*reader)->Next(&r);
