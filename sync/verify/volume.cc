@@ -32,6 +32,7 @@ constexpr size_t kSymlinkMax = 4096;
 // translators accept "pass-through", which makes them forward every call.
 constexpr const char* kPassThroughXlators[] = {
     "*-md-cache", "*-io-cache", "*-read-ahead", "*-readdir-ahead", "*-open-behind", "*-nl-cache",
+    "*-io-threads",
 };
 
 // Compared extended-attribute namespaces; trusted.* and glusterfs.* belong to
