@@ -15,7 +15,8 @@
 //   link GFID PGFID NAME
 //   rename GFID OLDP OLDNAME NEWP NEWNAME [REPLACED_GFID]
 //   unlink PGFID NAME GFID          rmdir PGFID NAME GFID
-//   data GFID OFFSET TEXT           datafile GFID OFFSET PATH   (sent in 1 MiB chunks)
+//   data GFID OFFSET TEXT           datahex GFID OFFSET HEX
+//   datafile GFID OFFSET PATH       (1 MiB chunks, as many per batch as fit; pipelined)
 //   zeros GFID OFFSET LENGTH        truncate GFID SIZE          punch GFID OFFSET LENGTH
 //   setattr GFID [mode=OCTAL] [uid=N] [gid=N] [atime=NS] [mtime=NS]
 //   setxattr GFID NAME VALUE        (VALUE "hex:..." for binary)
@@ -222,18 +223,32 @@ class Client {
     } else if (c == "data") {
       Need(w, 4);
       AddOp(DataOp{ParseId(w[1]), Num(w[2]), Unescape(w[3])});
+    } else if (c == "datahex") {
+      Need(w, 4);
+      AddOp(DataOp{ParseId(w[1]), Num(w[2]), FromHex(w[3])});
     } else if (c == "datafile") {
       Need(w, 4);
       std::ifstream f(w[3], std::ios::binary);
       if (!f) throw std::runtime_error("cannot read " + w[3]);
       std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-      // One batch per chunk keeps every frame under the body limit.
+      // As many 1 MiB chunks per batch as fit under the body limit.
       const uint64_t base = Num(w[2]);
       const Gfid g = ParseId(w[1]);
+      Batch b;
+      size_t size = kBatchBodyOverhead;
       for (size_t off = 0; off < all.size(); off += kMaxDataChunk) {
-        Batch b;
+        DataOp op{g, base + off, all.substr(off, kMaxDataChunk)};
+        if (!b.ops.empty() && size + EncodedOpSize(op) > kMaxBodySize) {
+          b.batch_id = ++batch_id_;
+          Send(b);
+          b.ops.clear();
+          size = kBatchBodyOverhead;
+        }
+        size += EncodedOpSize(op);
+        b.ops.push_back(std::move(op));
+      }
+      if (!b.ops.empty()) {
         b.batch_id = ++batch_id_;
-        b.ops.push_back(DataOp{g, base + off, all.substr(off, kMaxDataChunk)});
         Send(b);
       }
     } else if (c == "zeros") {

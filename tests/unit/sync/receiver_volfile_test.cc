@@ -1,0 +1,48 @@
+// GfapiVolume::AddGfidAccess: the gfid-access translator goes on top of
+// whatever volume the client volfile defines last (the graph's top).
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "sync/receiver/gfapi_volume.h"
+
+namespace georep::receiver {
+namespace {
+
+const char* kVolfile =
+    "volume sv-client-0\n"
+    "    type protocol/client\n"
+    "    option remote-subvolume /b1\n"
+    "end-volume\n"
+    "\n"
+    "volume sv-dht\n"
+    "    type cluster/distribute\n"
+    "    subvolumes sv-client-0\n"
+    "end-volume\n"
+    "\n"
+    "volume sv\n"
+    "    type debug/io-stats\n"
+    "    subvolumes sv-dht\n"
+    "end-volume";  // no trailing newline, as glusterd may send it
+
+TEST(ReceiverVolfile, GfidAccessGoesOnTopOfTheLastVolume) {
+  Result<std::string> out = GfapiVolume::AddGfidAccess(kVolfile, "sv");
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  const std::string tail = out->substr(std::string(kVolfile).size());
+  EXPECT_EQ(tail,
+            "\n\nvolume sv-georep-gfid-access\n"
+            "    type features/gfid-access\n"
+            "    subvolumes sv\n"
+            "end-volume\n");
+  EXPECT_EQ(out->find(kVolfile), 0u);  // the original graph is untouched
+}
+
+TEST(ReceiverVolfile, TextWithoutVolumesIsRefused) {
+  Result<std::string> out = GfapiVolume::AddGfidAccess("# nothing here\n", "sv");
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(out.status().message().find("client volfile"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace georep::receiver
