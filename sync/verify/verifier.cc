@@ -164,6 +164,9 @@ Status Verifier::DetailSide(int k, Snapshot* snap) {
 Status Verifier::ComputeDigests(Snapshot* primary, Snapshot* secondary, PassStats* stats) {
   Snapshot* snaps[2] = {primary, secondary};
   std::vector<DigestJob> jobs;
+  // The cache keeps only what this pass used, so it stays as large as the
+  // tree however many passes a wait takes.
+  std::map<CacheKey, ContentDigest> fresh[2];
   // Only files present on both sides with equal sizes need a digest: any other
   // difference is already reported without reading content.
   size_t i = 0;
@@ -192,6 +195,7 @@ Status Verifier::ComputeDigests(Snapshot* primary, Snapshot* secondary, PassStat
         if (it != cache_[s].end()) {
           e[s]->digest = it->second;
           e[s]->has_digest = true;
+          fresh[s].insert(*it);
           continue;
         }
       }
@@ -203,8 +207,10 @@ Status Verifier::ComputeDigests(Snapshot* primary, Snapshot* secondary, PassStat
     const Entry* e = job.entry;
     if (!e->has_digest || !e->has_gfid) continue;
     const int s = job.volume == sides_[0].volume.get() ? 0 : 1;
-    cache_[s][CacheKey{e->gfid, e->size, e->mtime_ns, e->ctime_ns}] = e->digest;
+    fresh[s][CacheKey{e->gfid, e->size, e->mtime_ns, e->ctime_ns}] = e->digest;
   }
+  cache_[0].swap(fresh[0]);
+  cache_[1].swap(fresh[1]);
   return Status::Ok();
 }
 

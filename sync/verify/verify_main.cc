@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <unistd.h>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -243,6 +244,9 @@ std::string JsonString(std::string_view s) {
 
 void PrintError(const char* prog, const Args& a, const std::string& message) {
   std::fprintf(stderr, "%s: error: %s\n", prog, message.c_str());
+  if (message.find("Permission denied") != std::string::npos && geteuid() != 0) {
+    std::fprintf(stderr, "%s: hint: run it as root: it must read every file of both volumes\n", prog);
+  }
   if (a.json && !a.quiet) {
     std::printf("{\"result\":\"error\",\"error\":%s}\n", JsonString(message).c_str());
   }
