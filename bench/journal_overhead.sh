@@ -13,12 +13,15 @@
 #
 # Usage: bench/journal_overhead.sh   (as root; GEOREP_BUILD_DIR = meson build dir)
 # Tunables (environment): FILES per measurement (default 200), WRITE_MB per
-# measurement (default 64), ROUNDS (default 12).
+# measurement (default 64), ROUNDS (default 12), JOURNAL_FSYNC (the
+# translator's journal-fsync: never|interval|always, default interval),
+# CALIBRATE=1 (no translator, no changelog anywhere: shows the noise floor).
 source "$(dirname "$0")/../tests/integration/lib/cluster.sh"
 
 FILES=${FILES:-200}
 WRITE_MB=${WRITE_MB:-64}
 ROUNDS=${ROUNDS:-12}
+JOURNAL_FSYNC=${JOURNAL_FSYNC:-interval}   # the translator's journal-fsync option
 FILE_BYTES=4096
 
 now_ns() { date +%s%N; }
@@ -29,14 +32,21 @@ now_ns() { date +%s%N; }
 setup_volume() {
   local cfg=$1 vol="bv_$1" vf
   gr_volume_create "$vol" "1:$vol"
+  # CALIBRATE=1: all three volumes plain, to see how far apart identical
+  # configurations land on this machine (the noise floor of the ratios).
+  [ "${CALIBRATE:-0}" = 1 ] && cfg=calibrate-$cfg
   case $cfg in
-    georep) gr_enable_xlator "$vol" ;;
+    georep)
+      gr_gluster 1 volume set "$vol" user.xlator.georep.journal-fsync "$JOURNAL_FSYNC" >/dev/null ||
+        gr_fail "setting journal-fsync failed"
+      gr_enable_xlator "$vol" ;;
     changelog)
       gr_gluster 1 volume set "$vol" changelog.changelog on >/dev/null || gr_fail "changelog on failed" ;;
   esac
+  cfg=${cfg#calibrate-}
   # The translator must be in the brick graph exactly where asked for.
   vf=$(cat "$GR_DIR"/n1/glusterd/vols/"$vol"/"$vol".*.vol)
-  if [ "$cfg" = georep ]; then
+  if [ "$cfg" = georep ] && [ "${CALIBRATE:-0}" != 1 ]; then
     grep -q "type user/georep" <<<"$vf" || gr_fail "georep is not in the brick graph of $vol"
   else
     ! grep -q "type user/georep" <<<"$vf" || gr_fail "georep is in the brick graph of $vol"
@@ -64,7 +74,9 @@ small_files() {
     printf '%s' "$block" >"$dir/f$i" || gr_fail "writing $dir/f$i failed"
   done
   t1=$(now_ns)
-  rm -rf "$dir"
+  # The files stay until teardown: deleting and re-creating thousands of
+  # files makes ext4's inode allocator (recently_deleted scans) dominate the
+  # brick's CPU and differ from brick to brick.
   echo $((FILES * 1000000000 / (t1 - t0)))
 }
 
@@ -114,7 +126,7 @@ fmt() { awk -v r="$1" 'BEGIN { printf "%.3f", r }'; }
 
 echo
 echo "journal_overhead: single-brick volumes, FUSE, $ROUNDS paired rounds" \
-  "($FILES x 4 KiB files and $WRITE_MB MiB per measurement)"
+  "($FILES x 4 KiB files and $WRITE_MB MiB per measurement), georep journal-fsync=$JOURNAL_FSYNC"
 printf '%-34s %10s %10s %10s\n' "median" plain georep changelog
 printf '%-34s %10.0f %10.0f %10.0f\n' "small files (creates/s)" \
   "$(med "${SMALL[plain]}")" "$(med "${SMALL[georep]}")" "$(med "${SMALL[changelog]}")"
@@ -127,8 +139,7 @@ for cfg in georep changelog; do
     "write $(fmt "$rb") (overhead $(pct "$rb")%)"
   eval "R_S_$cfg=$rs R_B_$cfg=$rb"
 done
-# Brick CPU per operation, summed over all rounds (small files include the
-# unlinks of the previous round's cleanup: the same for every configuration).
+# Brick CPU per operation, summed over all rounds.
 hz=$(getconf CLK_TCK)
 cpu_us_per_file() { awk -v t="$1" -v hz="$hz" -v n="$((ROUNDS * FILES))" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }'; }
 cpu_ms_per_mib() { awk -v t="$1" -v hz="$hz" -v n="$((ROUNDS * WRITE_MB))" 'BEGIN { printf "%.3f", t * 1e3 / hz / n }'; }
