@@ -218,13 +218,19 @@ Result<std::string> GfapiVolume::AddGfidAccess(const std::string& volfile,
 }
 
 Result<std::unique_ptr<GfapiVolume>> GfapiVolume::Mount(const GfapiOptions& o) {
-  const std::string where = "volume " + o.volume + " (volfile server " + o.volfile_server + ")";
+  std::vector<std::string> base = {o.gluster_cli, "--mode=script", "--log-file=/dev/null"};
+  std::string glusterd = "the local glusterd";
+  if (!o.volfile_server.empty()) {
+    base.push_back("--remote-host=" + o.volfile_server);
+    glusterd = "glusterd at " + o.volfile_server;
+  } else if (!o.glusterd_sock.empty()) {
+    base.push_back("--glusterd-sock=" + o.glusterd_sock);
+    glusterd = "glusterd at " + o.glusterd_sock;
+  }
+  const std::string where = "volume " + o.volume + " (" + glusterd + ")";
   // 1. The client volfile and the volume id, from glusterd through its CLI.
   //    (A plain gfapi mount could fetch both, but releasing it with
   //    glfs_fini takes about 10 s.)
-  const std::vector<std::string> base = {o.gluster_cli, "--mode=script",
-                                         "--remote-host=" + o.volfile_server,
-                                         "--log-file=/dev/null"};
   std::vector<std::string> spec = base;
   spec.insert(spec.end(), {"system::", "getspec", o.volume});
   Result<std::string> volfile = RunCommand(spec, kCliTimeoutS);
@@ -243,8 +249,8 @@ Result<std::unique_ptr<GfapiVolume>> GfapiVolume::Mount(const GfapiOptions& o) {
   protocol::Uuid id{};
   const size_t at = xml->find("<id>");
   if (at == std::string::npos || !protocol::ParseGfid(std::string_view(*xml).substr(at + 4, 36), &id)) {
-    return Status(Code::kFailedPrecondition, "no volume id in `gluster volume info " + o.volume +
-                                                 "` from " + o.volfile_server);
+    return Status(Code::kFailedPrecondition,
+                  "no volume id in `gluster volume info " + o.volume + "` from " + glusterd);
   }
   log::Debug(kLog, "fetched the client volfile of " + where + " (" +
                        std::to_string(volfile->size()) + " bytes)");

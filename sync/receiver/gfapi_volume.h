@@ -23,7 +23,11 @@ namespace georep::receiver {
 
 struct GfapiOptions {
   std::string volume;                       // the secondary volume's name
-  std::string volfile_server = "localhost";  // glusterd to fetch the volfile from
+  // Where the volfile and volume id come from: glusterd at volfile_server
+  // (TCP) if set, else the local glusterd through glusterd_sock (or the
+  // CLI's default socket when that is empty too).
+  std::string volfile_server;
+  std::string glusterd_sock;
   std::string gluster_cli = "gluster";      // the CLI that fetches volfile and volume id
   std::string log_file;                     // gfapi's own log ("" = /dev/stderr)
   int log_level = 5;                        // GlusterFS gf_loglevel_t (5 = warning)
@@ -36,7 +40,7 @@ struct GfapiOptions {
 class GfapiVolume final : public Volume {
  public:
   // Fetches the client volfile and volume id from glusterd (`gluster
-  // --remote-host=SERVER system:: getspec` / `volume info`), adds gfid-access on top, mounts
+  // system:: getspec` / `volume info`), adds gfid-access on top, mounts
   // it and checks that /.gfid answers. kUnavailable when glusterd or the
   // volume cannot be reached, kFailedPrecondition when the volume's graph
   // does not look like a client volfile.

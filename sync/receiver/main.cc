@@ -24,7 +24,9 @@ void Usage(FILE* out) {
                "(normally started by georepd over SSH, not by hand).\n"
                "\n"
                "  --volume SVOL            secondary volume to write to (required)\n"
-               "  --volfile-server HOST    glusterd serving SVOL's volfile (default localhost)\n"
+               "  --volfile-server HOST    fetch SVOL's volfile from glusterd on HOST (TCP)\n"
+               "  --glusterd-sock PATH     ... or from the local glusterd's socket (default:\n"
+               "                           $GEOREP_GLUSTERD_SOCK, else the gluster CLI's default)\n"
                "  --gluster PATH           gluster CLI used to fetch it (default gluster)\n"
                "  --log-file FILE          log here instead of stderr\n"
                "  --log-level LEVEL        debug, info, warning or error (default info)\n"
@@ -81,6 +83,9 @@ int main(int argc, char** argv) {
     } else if (arg == "--volfile-server") {
       if (!value(&v)) return receiver::kExitUsage;
       gfapi.volfile_server = v;
+    } else if (arg == "--glusterd-sock") {
+      if (!value(&v)) return receiver::kExitUsage;
+      gfapi.glusterd_sock = v;
     } else if (arg == "--gluster") {
       if (!value(&v)) return receiver::kExitUsage;
       gfapi.gluster_cli = v;
@@ -129,6 +134,13 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   gfapi.volume = session.volume;
+  if (gfapi.volfile_server.empty() && gfapi.glusterd_sock.empty()) {
+    // Test clusters run several glusterds on one machine, each with its own
+    // socket, and pass it to SSH sessions in this variable.
+    if (const char* sock = std::getenv("GEOREP_GLUSTERD_SOCK"); sock != nullptr && *sock != '\0') {
+      gfapi.glusterd_sock = sock;
+    }
+  }
   gfapi.fini_on_destroy = false;  // we exit right after the session
   if (!gfapi_log.empty()) {
     gfapi.log_file = gfapi_log;

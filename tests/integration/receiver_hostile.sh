@@ -166,9 +166,11 @@ hex=$(getfattr -n trusted.gfid -e hex "$B/ok" 2>/dev/null | sed -n 's/^trusted.g
 [ "$hex" = "${G1//-/}" ] || gr_fail "ok has trusted.gfid $hex, expected $G1"
 ! getfattr -n trusted.glusterfs.dht "$B/ok" >/dev/null 2>&1 || gr_fail "a GlusterFS key was written"
 
-# 9. Idle timeout: a sender that says nothing after HELLO.
+# 9. Idle timeout: a sender that says nothing after HELLO. (This receiver
+#    finds its volfile through the local glusterd's socket, as it does when
+#    georepd starts it over SSH without --volfile-server.)
 printf '%s\nawait 1\nsleep 6000\n' "$HELLO" >"$W/idle.in"
-gr_ns "$CLIENT" "$W/idle.in" -- "$RECEIVER" --volume sv --volfile-server "$(gr_node_ip 1)" \
+GEOREP_GLUSTERD_SOCK="$(gr_node_sock 1)" gr_ns "$CLIENT" "$W/idle.in" -- "$RECEIVER" --volume sv \
   --log-file "$W/idle.log" --idle-timeout 2 >"$W/idle.out" || gr_fail "receiver_client failed (idle)"
 expect_line idle '^ERROR IDLE_TIMEOUT '
 expect_line idle '^EXIT 5$'
