@@ -389,6 +389,10 @@ int RunGate(const std::string& original_command, const std::string& receiver_pat
   argv.push_back(const_cast<char*>(receiver_path.c_str()));
   for (size_t i = 1; i < words.size(); ++i) argv.push_back(const_cast<char*>(words[i].c_str()));
   argv.push_back(nullptr);
+  // A fixed PATH: the receiver runs the GlusterFS tools (gluster in /usr/sbin)
+  // whatever the account's own PATH says, and nothing from the account's
+  // directories shadows them.
+  setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
   execv(receiver_path.c_str(), argv.data());
   std::cerr << "georep gate: cannot run " << receiver_path << ": " << strerror(errno) << std::endl;
   return 127;

@@ -70,7 +70,9 @@ sl_run 1 pv snode1::sv checkpoint now || gr_fail "checkpoint failed"
 
 DAEMON="$SL_B/sync/daemon/georepd"
 RECEIVER="$SL_B/sync/receiver/georep-receiver"
-if [ -x "$DAEMON" ] && [ -x "$RECEIVER" ]; then
+DATA=""
+if [ -x "$DAEMON" ] && [ -x "$RECEIVER" ] && [ -f "$SL_B/xlator/georep.so" ]; then
+  DATA=yes
   gr_enable_xlator pv
   for n in 1 2; do
     gr_ns env GEOREP_STATE_DIR="$(gr_node_state_dir "$n")" "$DAEMON" --state-dir "$(gr_node_state_dir "$n")" \
@@ -123,6 +125,24 @@ gr_ns env GEOREP_GLUSTERD_SOCK="$(gr_node_sock 3)" GEOREP_STATE_DIR="$(gr_node_s
 out=$(sl_run 1 status) || gr_fail "status of two sessions failed"
 echo "$out"
 grep -q "$GA .*snode1::sv2 .*Created" <<<"$out" || gr_fail "non-root session row missing"
+if [ -n "$DATA" ]; then
+  # The receiver runs as $GA: its logs go where $GA may write.
+  sl_run 1 pv "$GA@snode1::sv2" config receiver_command \
+    "$RECEIVER --volfile-server snode1 --log-file /home/$GA/georep-receiver.log" || gr_fail "config receiver_command"
+  sl_run 1 pv "$GA@snode1::sv2" start || gr_fail "non-root start failed"
+  echo owned >"$m/owned-by-4242"
+  chown 4242:4343 "$m/owned-by-4242"
+  mkdir "$m/dir-4242" && chown 4242:4343 "$m/dir-4242"
+  s2=$(sl_mount sv2 3)
+  owned() { [ "$(stat -c %u:%g "$s2/owned-by-4242" 2>/dev/null)" = 4242:4343 ] &&
+            [ "$(stat -c %u:%g "$s2/dir-4242" 2>/dev/null)" = 4242:4343 ] &&
+            [ "$(cat "$s2/owned-by-4242" 2>/dev/null)" = owned ]; }
+  GR_WAIT_S=120 gr_wait owned || { sl_georep 1 pv "$GA@snode1::sv2" status detail; gr_fail "non-root session did not replicate with ownership"; }
+  gr_log "non-root account $GA replicated data with ownership preserved"
+  out=$(sl_run 1 pv "$GA@snode1::sv2" status detail) || gr_fail "non-root status detail"
+  echo "$out"
+  sl_run 1 pv "$GA@snode1::sv2" stop || gr_fail "non-root stop failed"
+fi
 sl_run 1 pv "$GA@snode1::sv2" delete || gr_fail "non-root delete failed"
 [ "$(sl_read_only sv2)" = on ] || gr_fail "delete by a non-root session must not lift read-only silently"
 
