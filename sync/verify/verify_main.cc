@@ -332,6 +332,19 @@ Result<Side> OpenVolumeSide(const std::string& volume, const std::string& server
   return side;
 }
 
+// A brick that does not answer hides its entries: say so before the
+// differences make it look like a replication problem.
+void WarnAboutSilentBricks(const char* prog, const char* role, const Side& side) {
+  if (!side.volume) return;
+  Result<GlusterVolume::BrickCount> c = side.volume->CountBricks();
+  if (!c.ok() || c->total == 0 || c->answering >= c->total) return;
+  std::fprintf(stderr,
+               "%s: warning: %s: %d of %d bricks of %s did not answer; entries stored only on them "
+               "will look missing (check: gluster volume status %s)\n",
+               prog, role, c->total - c->answering, c->total, side.volume->Describe().c_str(),
+               side.volume->spec().volume.c_str());
+}
+
 Result<Side> OpenManifestSide(const std::string& path) {
   Side side;
   if (path == "-") {
@@ -371,6 +384,7 @@ int RunVerify(int argc, char** argv) {
       PrintError(prog, a, side.status().message());
       return kExitError;
     }
+    WarnAboutSilentBricks(prog, "primary", *side);
     Result<Manifest> m = BuildManifest(side->volume.get(), a.verify.root, a.verify.diff.compare_content,
                                        a.verify.diff.compare_xattrs, a.verify.threads);
     if (!m.ok()) {
@@ -398,6 +412,8 @@ int RunVerify(int argc, char** argv) {
     PrintError(prog, a, "secondary: " + secondary.status().message());
     return kExitError;
   }
+  WarnAboutSilentBricks(prog, "primary", *primary);
+  WarnAboutSilentBricks(prog, "secondary", *secondary);
   const std::string primary_desc = primary->Describe();
   const std::string secondary_desc = secondary->Describe();
   Verifier verifier(std::move(*primary), std::move(*secondary), a.verify);

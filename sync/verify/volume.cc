@@ -145,6 +145,50 @@ std::string GlusterVolume::Describe() const {
   return "volume '" + spec_.volume + "' on " + spec_.server;
 }
 
+namespace {
+
+size_t CountOccurrences(std::string_view text, std::string_view needle) {
+  size_t n = 0;
+  for (size_t pos = text.find(needle); pos != std::string_view::npos;
+       pos = text.find(needle, pos + needle.size())) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+Result<GlusterVolume::BrickCount> GlusterVolume::CountBricks() {
+  BrickCount count;
+  // glfs_get_volfile returns minus the length when the buffer is too small.
+  char none = 0;
+  const ssize_t need = glfs_get_volfile(fs_, &none, 0);
+  if (need >= 0) return Status(Code::kUnavailable, "no volfile available for " + Describe());
+  std::string volfile(static_cast<size_t>(-need), '\0');
+  const ssize_t got = glfs_get_volfile(fs_, volfile.data(), volfile.size());
+  if (got <= 0) return Status(Code::kUnavailable, "cannot read the volfile of " + Describe());
+  volfile.resize(static_cast<size_t>(got));
+  count.total = static_cast<int>(CountOccurrences(volfile, "type protocol/client"));
+
+  struct stat st {};
+  glfs_object* raw = glfs_h_lookupat(fs_, nullptr, "/", &st, 0);
+  if (raw == nullptr) return Status::FromErrno(errno, "look up the root of " + Describe());
+  ObjectRef root = Adopt(raw);
+  std::vector<char> buf(kXattrBuffer);
+  int n = glfs_h_getxattrs(fs_, root.get(), "trusted.glusterfs.pathinfo", buf.data(), buf.size());
+  if (n < 0 && errno == ERANGE) {
+    const int len = glfs_h_getxattrs(fs_, root.get(), "trusted.glusterfs.pathinfo", nullptr, 0);
+    if (len > 0) {
+      buf.resize(static_cast<size_t>(len));
+      n = glfs_h_getxattrs(fs_, root.get(), "trusted.glusterfs.pathinfo", buf.data(), buf.size());
+    }
+  }
+  if (n < 0) return Status::FromErrno(errno, "read the brick list of " + Describe());
+  count.answering = static_cast<int>(
+      CountOccurrences(std::string_view(buf.data(), static_cast<size_t>(n)), "<POSIX("));
+  return count;
+}
+
 Result<Scan> GlusterVolume::Walk(const std::string& root) {
   struct stat st {};
   glfs_object* raw = glfs_h_lookupat(fs_, nullptr, root.c_str(), &st, 0);

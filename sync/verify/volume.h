@@ -63,6 +63,16 @@ class GlusterVolume {
   // "volume 'gvs' on host1".
   std::string Describe() const;
 
+  // How many bricks the volume has (protocol/client translators in its
+  // client volfile) and how many answered just now (the root's
+  // trusted.glusterfs.pathinfo lists each brick that replied). Entries stored
+  // only on silent bricks are invisible and would look missing.
+  struct BrickCount {
+    int total = 0;
+    int answering = 0;
+  };
+  Result<BrickCount> CountBricks();
+
   // Walks the directory `root` ("/" or a subdirectory) and everything below
   // it. Entries that vanish during the walk are left out; a directory that
   // vanishes while being listed keeps its entry with `error` set.

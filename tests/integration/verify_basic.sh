@@ -172,4 +172,11 @@ vt_expect 2 'look up ./nosuchdir.*--path' "${V[@]}" --path /nosuchdir
 vt_expect 2 'the secondary must be written' pv sv
 vt_expect 2 'unknown option' "${V[@]}" --frobnicate
 
+# ---- a brick that does not answer is named, not mistaken for missing data ------
+brick_pid=$(gr_brick_pid "$(gr_node_ip 1):$(gr_brick_path 1 p2)" pv)
+[ -n "$brick_pid" ] || gr_fail "no pid for brick p2 of pv"
+kill "$brick_pid"
+GR_WAIT_S=20 gr_wait bash -c "! kill -0 $brick_pid" || gr_fail "brick p2 did not stop"
+vt_expect 1 'warning: primary: 1 of 2 bricks of volume .pv.* did not answer' "${V[@]}"
+
 echo "verify_basic: all cases passed"
