@@ -7,8 +7,10 @@
 // the calling thread, so one thread mounts and uses a GfapiVolume.
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@
 
 struct glfs;
 struct glfs_fd;
+struct glfs_stat;
 
 namespace georep::receiver {
 
@@ -78,6 +81,23 @@ class GfapiVolume final : public Volume {
       : fs_(fs), volume_id_(id), fini_on_destroy_(fini) {}
   // An fd open for writing, cached until FlushAll.
   Result<glfs_fd*> WriteFd(const Gfid& gfid);
+  // Waits for every write in flight (see Write). Every operation but Write
+  // calls it first, so nothing overtakes a write it could conflict with.
+  void Drain();
+
+  // Writes in flight, completed by gfapi's threads (OnWriteDone).
+  struct AsyncState {
+    std::mutex mu;
+    std::condition_variable cv;
+    int in_flight = 0;
+    uint64_t bytes_in_flight = 0;
+    std::map<Gfid, uint64_t> max_end;  // per file: end of the furthest write in flight
+    std::map<Gfid, int> per_file;      // per file: writes in flight
+    std::vector<std::pair<Gfid, Status>> errors;
+  };
+  struct AsyncWrite;
+  static void OnWriteDone(::glfs_fd* fd, ssize_t ret, ::glfs_stat* pre,
+                          ::glfs_stat* post, void* data);
 
   glfs* fs_;
   protocol::Uuid volume_id_;
@@ -85,6 +105,9 @@ class GfapiVolume final : public Volume {
   std::map<Gfid, glfs_fd*> fds_;
   // Close errors of fds evicted from the cache before FlushAll.
   std::vector<std::pair<Gfid, Status>> deferred_errors_;
+  // Heap-allocated: a callback that never came (Drain timed out) must not
+  // find it freed.
+  AsyncState* async_ = new AsyncState();
 };
 
 }  // namespace georep::receiver

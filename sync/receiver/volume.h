@@ -56,7 +56,9 @@ class Volume {
   virtual Status Unlink(const Gfid& pargfid, const std::string& name) = 0;
   virtual Status Rmdir(const Gfid& pargfid, const std::string& name) = 0;
 
-  // Data of regular files. Writes are complete (no short writes) or fail.
+  // Data of regular files. A write may complete later: `data` must stay
+  // valid until FlushAll, and a failure found then is returned by FlushAll
+  // with the file's GFID. Writes are complete (no short writes) or fail.
   virtual Status Write(const Gfid& gfid, uint64_t offset, std::string_view data) = 0;
   virtual Result<std::string> Read(const Gfid& gfid, uint64_t offset, uint64_t length) = 0;
   virtual Status Truncate(const Gfid& gfid, uint64_t size) = 0;
@@ -65,9 +67,10 @@ class Volume {
   virtual Status Allocate(const Gfid& gfid, bool keep_size, uint64_t offset, uint64_t length) = 0;
   // Makes every earlier Write/Truncate/... of gfid durable on the bricks.
   virtual Status Fsync(const Gfid& gfid) = 0;
-  // Ends the current unit of work: closes cached open files. A write error
-  // that surfaced only at close (write-behind) is returned with its file's
-  // GFID; an empty vector means every file closed cleanly.
+  // Ends the current unit of work: waits for writes in flight and closes
+  // cached open files. A write error that surfaced only then (asynchronous
+  // writes, write-behind) is returned with its file's GFID; an empty vector
+  // means every write completed and every file closed cleanly.
   virtual std::vector<std::pair<Gfid, Status>> FlushAll() = 0;
 
   // Attributes; `mask` uses protocol::SetattrBit. Does not follow symlinks.
