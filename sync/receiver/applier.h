@@ -46,7 +46,9 @@ class Applier {
   // Never stops early: each op's failure is recorded and the next op runs.
   void ApplyBatch(const protocol::Batch& batch, protocol::Ack* ack);
   // One op; the status's err() is the errno reported in the Ack.
-  // `replace_stale` as the batch flag kBatchReplaceStale.
+  // `replace_stale` as the batch flag kBatchReplaceStale. Data may still be
+  // in flight afterwards (Volume::Write): ApplyBatch ends every batch with
+  // Volume::FlushAll, a caller of ApplyOp alone must do so itself.
   Status ApplyOp(const protocol::Op& op, bool replace_stale = false);
 
   protocol::StatReply Stat(const protocol::StatRequest& req);

@@ -108,6 +108,10 @@ create root big $BIG 0100644 0 0
 create root cdev $DEV 020600 0 0 259
 end
 datafile $BIG 0 $W/big
+batch
+truncate $BIG 1048576
+punch $BIG 65536 65536
+end
 stat $F
 checksum $F 0 100
 ping 7
@@ -117,7 +121,8 @@ EOF
 run_client "$W/script" "$W/out1"
 cat "$W/out1" >&2
 grep -q '^HELLO_OK version=1' "$W/out1" || gr_fail "no HELLO_OK"
-[ "$(grep -c "^ACK " "$W/out1")" = 2 ] || gr_fail "expected 2 ACKs (the batch, then 4 data chunks in one batch)"
+[ "$(grep -c "^ACK " "$W/out1")" = 3 ] ||
+  gr_fail "expected 3 ACKs (entries, 4 data chunks in one batch, truncate + punch)"
 ! grep -q '^FAIL' "$W/out1" || gr_fail "ops failed on first application: $(grep '^FAIL' "$W/out1")"
 grep -q '^PONG 7$' "$W/out1" && grep -q '^BYE$' "$W/out1" && grep -q '^EXIT 0$' "$W/out1" ||
   gr_fail "session did not end cleanly"
@@ -153,7 +158,14 @@ expect_gfid cdev "$DEV"
 [ "$(readlink "$M/link")" = d/f ] || gr_fail "symlink target: $(readlink "$M/link")"
 [ -p "$M/fifo" ] && [ "$(stat -c %a "$M/fifo")" = 640 ] || gr_fail "fifo wrong: $(stat -c '%F %a' "$M/fifo")"
 [ "$(stat -c %a "$M/d")" = 755 ] || gr_fail "directory mode"
-cmp -s "$W/big" "$M/big" || gr_fail "multi-chunk file differs"
+# big: 4 chunks written, cut to 1 MiB, a 64 KiB hole punched at 64 KiB.
+head -c 1048576 "$W/big" >"$W/big.want"
+dd if=/dev/zero of="$W/big.want" bs=65536 seek=1 count=1 conv=notrunc status=none
+cmp -s "$W/big.want" "$M/big" || gr_fail "multi-chunk / truncated / punched file differs"
+bf=$(brick_file big)
+# The hole must be gone from the allocation (ext4 may add an extent block).
+(( $(stat -c %b "$bf") * 512 <= 1048576 - 65536 + 8192 )) ||
+  gr_fail "punched range still allocated on $bf: $(stat -c '%b blocks of %B, size %s' "$bf")"
 # Xattrs and the ACL, read on the brick.
 vf=$(brick_file victim)
 [ "$(getfattr -n user.origin --only-values "$vf" 2>/dev/null)" = primary ] || gr_fail "user.origin missing on $vf"
