@@ -275,6 +275,7 @@ Result<Verifier::WaitResult> Verifier::WaitUntilEqual(std::chrono::milliseconds 
   // Bounded by time; the minimum delay also bounds the number of passes.
   while (true) {
     ++w.passes;
+    const double pass_start = SecondsSince(t0);
     Result<PassResult> r = RunPass(/*stop_at_first_differing_phase=*/true);
     if (r.ok()) {
       w.last = std::move(*r);
@@ -282,6 +283,7 @@ Result<Verifier::WaitResult> Verifier::WaitUntilEqual(std::chrono::milliseconds 
       if (w.last.differences.empty()) {
         w.equal = true;
         w.seconds = SecondsSince(t0);
+        w.confirming_pass_started = pass_start;
         return w;
       }
     } else if (!r.status().retryable()) {

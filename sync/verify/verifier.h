@@ -80,7 +80,11 @@ class Verifier {
   struct WaitResult {
     bool equal = false;
     int passes = 0;
-    double seconds = 0;         // from the start of the first pass
+    double seconds = 0;         // from the start of the first pass to the end of the last
+    // When the pass that found the trees identical began: the trees became
+    // identical between the start of the pass before it and `seconds` (a
+    // full pass of a large tree takes a while; benchmarks may want both).
+    double confirming_pass_started = 0;
     PassResult last;            // the last completed pass
   };
   // Repeats RunPass with bounded exponential backoff (kWaitInitialDelay

@@ -258,6 +258,7 @@ struct Report {
   int passes;
   double seconds;
   bool waited;
+  double confirming_pass_started;  // wait mode, when equal
 };
 
 void PrintText(const std::string& primary, const std::string& secondary, const Report& r) {
@@ -269,8 +270,8 @@ void PrintText(const std::string& primary, const std::string& secondary, const R
   const char* content = p.stats.content_compared ? "content compared" : "content not compared";
   if (r.equal) {
     if (r.waited) {
-      std::printf("identical after %.3f s (%d passes; %s; %s)\n", r.seconds, r.passes,
-                  sides.c_str(), content);
+      std::printf("identical after %.3f s (%d passes, the last began at %.3f s; %s; %s)\n", r.seconds,
+                  r.passes, r.confirming_pass_started, sides.c_str(), content);
     } else {
       std::printf("identical (%s; %s; %.3f s)\n", sides.c_str(), content, r.seconds);
     }
@@ -313,6 +314,11 @@ void PrintJson(const std::string& primary, const std::string& secondary, const R
                            std::chrono::system_clock::now().time_since_epoch()).count();
     std::snprintf(buf, sizeof buf, ",\"identical_at_unix\":%.6f", now);
     out += buf;
+    if (r.waited) {
+      std::snprintf(buf, sizeof buf, ",\"confirming_pass_started_seconds\":%.6f",
+                    r.confirming_pass_started);
+      out += buf;
+    }
   }
   out += "}";
   std::printf("%s\n", out.c_str());
@@ -429,7 +435,8 @@ int RunVerify(int argc, char** argv) {
       return kExitError;
     }
     waited = std::move(*w);
-    report = Report{&waited.last, waited.equal, waited.passes, waited.seconds, true};
+    report = Report{&waited.last, waited.equal, waited.passes, waited.seconds, true,
+                    waited.confirming_pass_started};
   } else {
     Result<PassResult> r = verifier.RunPass(/*stop_at_first_differing_phase=*/false);
     if (!r.ok()) {
@@ -437,7 +444,7 @@ int RunVerify(int argc, char** argv) {
       return kExitError;
     }
     single = std::move(*r);
-    report = Report{&single, single.differences.empty(), 1, single.stats.seconds, false};
+    report = Report{&single, single.differences.empty(), 1, single.stats.seconds, false, 0};
   }
   if (a.verbose) {
     const PassStats& st = report.pass->stats;

@@ -37,7 +37,9 @@ assert d["result"] == "identical", d
 assert d["passes"] > 1, "the copy was complete before the first pass?"
 assert d["content_compared"], d
 assert d["primary"]["entries"] == 1012 and d["secondary"]["entries"] == 1012, d
-print("identical after %.3f s, %d passes" % (d["seconds"], d["passes"]), file=sys.stderr)
+assert 0 < d["confirming_pass_started_seconds"] <= d["seconds"], d
+print("identical after %.3f s, %d passes, the last began at %.3f s"
+      % (d["seconds"], d["passes"], d["confirming_pass_started_seconds"]), file=sys.stderr)
 PY
 
 # A verify of the equal trees, timed for the record (not asserted: 2 shared
