@@ -426,7 +426,7 @@ int Cli::Create(const std::string& pvol, const Target& t, const CreateFlags& f) 
         dir.secondary_sessions.push_back({pl.Get("name"), pl.Get("primary_volume"), pl.Get("secondary_host"),
                                           pl.Get("secondary_volume")});
       } else if (pl.kind == "clock") {
-        clocks.push_back({t.host, std::stoll(pl.Get("now_ns")), pl.Get("ntp"), sent, received});
+        clocks.push_back({t.host, ToInt(pl.Get("now_ns"), 0), pl.Get("ntp"), sent, received});
       } else if (pl.kind == "error") {
         return Fail("on " + t.host + ": " + pl.Get("msg"));
       }
@@ -463,7 +463,7 @@ int Cli::Create(const std::string& pvol, const Target& t, const CreateFlags& f) 
       auto sname = [&](const std::string& uuid) { return snames.count(uuid) ? snames[uuid] : uuid; };
       clocks.clear();
       for (const PeerLine& pl : *clk) {
-        if (pl.kind == "clock") clocks.push_back({sname(pl.node), std::stoll(pl.Get("now_ns")), pl.Get("ntp"), sent2, received2});
+        if (pl.kind == "clock") clocks.push_back({sname(pl.node), ToInt(pl.Get("now_ns"), 0), pl.Get("ntp"), sent2, received2});
         if (pl.kind == "error") return Fail("on the secondary cluster: " + pl.Get("msg"));
       }
       for (const PeerLine& pl : *acc) {
@@ -472,8 +472,8 @@ int Cli::Create(const std::string& pvol, const Target& t, const CreateFlags& f) 
           a.node = sname(pl.node);
           a.exists = pl.Get("exists") == "yes";
           if (a.exists) {
-            a.uid = std::stoll(pl.Get("uid"));
-            a.gid = std::stoll(pl.Get("gid"));
+            a.uid = ToInt(pl.Get("uid"), -1);
+            a.gid = ToInt(pl.Get("gid"), -1);
           }
           accounts.push_back(a);
         }
@@ -485,8 +485,8 @@ int Cli::Create(const std::string& pvol, const Target& t, const CreateFlags& f) 
           a.node = t.host;
           a.exists = pl.Get("exists") == "yes";
           if (a.exists) {
-            a.uid = std::stoll(pl.Get("uid"));
-            a.gid = std::stoll(pl.Get("gid"));
+            a.uid = ToInt(pl.Get("uid"), -1);
+            a.gid = ToInt(pl.Get("gid"), -1);
           }
           accounts.push_back(a);
         }
@@ -520,7 +520,7 @@ int Cli::Create(const std::string& pvol, const Target& t, const CreateFlags& f) 
     if (std::string fail = ExecuteAll("clock", {}, &lines); !fail.empty()) return Fail(fail);
     long long received = NowNs();
     for (const PeerLine& pl : lines) {
-      if (pl.kind == "clock") clocks.push_back({NodeName(pl.node), std::stoll(pl.Get("now_ns")), pl.Get("ntp"), sent, received});
+      if (pl.kind == "clock") clocks.push_back({NodeName(pl.node), ToInt(pl.Get("now_ns"), 0), pl.Get("ntp"), sent, received});
     }
     if (std::string m = CheckClocks(clocks, kMaxClockOffsetMs); skippable(m)) return Fail(m);
   }
@@ -734,7 +734,7 @@ int Cli::Delete(const std::string& pvol, const Target& t, bool reset) {
   out_ << "Deleting georep session between " << Amp(pvol, t) << " has been successful\n";
   // The secondary's protection is lifted explicitly, or the admin is told how.
   std::string user = Lookup(conf, "secondary_user", "root");
-  int port = std::stoi(Lookup(conf, "ssh_port", "22"));
+  int port = static_cast<int>(ToInt(Lookup(conf, "ssh_port", "22"), 22));
   std::string why;
   if (user == "root") {
     Target admin = t;
@@ -859,11 +859,10 @@ Result<CreateFlags> ParseCreateFlags(const std::vector<std::string>& words) {
     else if (w == "no-verify") f.no_verify = true;
     else if (w == "force") f.force = true;
     else if (w == "ssh-port") {
-      if (i + 1 >= words.size() || !IsDecimal(words[i + 1]) || words[i + 1].size() > 5 ||
-          std::stoi(words[i + 1]) < 1 || std::stoi(words[i + 1]) > 65535) {
+      if (i + 1 >= words.size() || ToInt(words[i + 1], 0) < 1 || ToInt(words[i + 1], 0) > 65535) {
         return Status(Code::kInvalidArgument, "ssh-port needs a port number between 1 and 65535");
       }
-      f.ssh_port = std::stoi(words[++i]);
+      f.ssh_port = static_cast<int>(ToInt(words[++i], 22));
     } else {
       return Status(Code::kInvalidArgument, "unknown create option '" + w + "'");
     }

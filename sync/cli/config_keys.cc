@@ -102,8 +102,8 @@ Status ValidateConfigSet(const KeyValues& session) {
     if (k == nullptr || !k->settable) continue;
     GEOREP_RETURN_IF_ERROR(ValidateConfigValue(key, value));
   }
-  unsigned long long lo = std::stoull(EffectiveValue(session, "backoff_initial_ms"));
-  unsigned long long hi = std::stoull(EffectiveValue(session, "backoff_max_ms"));
+  unsigned long long lo = static_cast<unsigned long long>(ToInt(EffectiveValue(session, "backoff_initial_ms"), 0));
+  unsigned long long hi = static_cast<unsigned long long>(ToInt(EffectiveValue(session, "backoff_max_ms"), 0));
   if (hi < lo) {
     return Status(Code::kInvalidArgument,
                   "backoff_max_ms (" + std::to_string(hi) + ") would be below backoff_initial_ms (" +

@@ -20,7 +20,7 @@ std::string NormalizeStatus(const std::string& s) {
 
 std::string DisplayTime(const std::string& value) {
   if (value.empty() || value == "0" || value == "N/A") return "N/A";
-  if (IsDecimal(value)) return FormatLocalTime(std::stoll(value));
+  if (IsDecimal(value)) return FormatLocalTime(ToInt(value, 0));
   return value;
 }
 

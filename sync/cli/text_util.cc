@@ -1,5 +1,6 @@
 #include "sync/cli/text_util.h"
 
+#include <charconv>
 #include <ctime>
 
 namespace georep::cli {
@@ -131,6 +132,13 @@ bool IsDecimal(std::string_view s) {
     if (c < '0' || c > '9') return false;
   }
   return true;
+}
+
+long long ToInt(std::string_view s, long long fallback) {
+  long long v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size()) return fallback;
+  return v;
 }
 
 std::string FormatLocalTime(long long unix_seconds) {

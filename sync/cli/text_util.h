@@ -36,6 +36,10 @@ void SetValue(KeyValues* kv, const std::string& key, const std::string& value);
 void EraseKey(KeyValues* kv, std::string_view key);
 
 bool IsDecimal(std::string_view s);
+// Parses a whole decimal integer (optional leading '-'); `fallback` when `s`
+// is not one. Text from other nodes and hand-edited files goes through this:
+// nothing in the CLI may throw on bad input.
+long long ToInt(std::string_view s, long long fallback);
 // "2026-11-24 01:02:03" in local time, as GlusterFS prints LAST_SYNCED.
 std::string FormatLocalTime(long long unix_seconds);
 

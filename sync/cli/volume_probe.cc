@@ -112,8 +112,10 @@ Result<VolumeUsage> ProbeVolume(const std::string& server, const std::string& vo
     if (StartsWith(line, "OK ")) {
       std::vector<std::string> w = Split(line, ' ');
       if (w.size() == 3) {
-        u.used_bytes = std::stoull(w[1]);
-        u.avail_bytes = std::stoull(w[2]);
+        long long used = ToInt(w[1], -1), avail = ToInt(w[2], -1);
+        if (used < 0 || avail < 0) break;
+        u.used_bytes = static_cast<unsigned long long>(used);
+        u.avail_bytes = static_cast<unsigned long long>(avail);
         ok = true;
       }
     } else if (StartsWith(line, "E ")) {

@@ -47,6 +47,7 @@ out=$(sl_run 2 pv snode1::sv status) || gr_fail "status from pnode2 failed"
 echo "$out"
 grep -q "127.1.1.2 .*pv .*/pb2 .*root .*snode1::sv .*Created" <<<"$out" || gr_fail "pnode2's brick row is wrong"
 sl_georep 1 --xml pv snode1::sv status | grep -q '<status>Created</status>' || gr_fail "--xml status"
+[ "$(sl_georep 2 pv status | grep -c ' Created ')" = 2 ] || gr_fail "georep pv status (by volume)"
 sl_georep 1 --json pv snode1::sv status | grep -q '"status": "Created"' || gr_fail "--json status"
 sl_expect 1 "is already created" 1 pv snode1::sv create push-pem
 
@@ -88,6 +89,11 @@ if [ -x "$DAEMON" ] && [ -x "$RECEIVER" ] && [ -f "$SL_B/xlator/georep.so" ]; th
   done_cp() { sl_georep 1 pv snode1::sv status detail | grep -c ' Yes ' | grep -qx 2; }
   GR_WAIT_S=120 gr_wait done_cp || gr_fail "checkpoint did not complete"
   gr_log "data replicated and checkpoint completed"
+  # A checkpoint on an idle volume completes too.
+  sleep 1
+  sl_run 1 pv snode1::sv checkpoint now || gr_fail "second checkpoint failed"
+  GR_WAIT_S=120 gr_wait done_cp || gr_fail "checkpoint on an idle volume did not complete"
+  gr_log "checkpoint on an idle volume completed"
 else
   gr_log "PENDING: georepd/georep-receiver not built in $SL_B: the data and checkpoint-completion steps did not run"
 fi
