@@ -227,6 +227,17 @@ Plan Coalescer::Build(const std::vector<Record>& records) {
     }
   }
 
+  // A metadata item before its object's data item (typically the one every
+  // create gets) hands its attribute bits to the data item, which sends them
+  // with the times after the data: one setattr instead of two. Moving a
+  // setattr later is safe: it names the object by GFID and its values are
+  // read at send time anyway.
+  for (auto& [g, di] : data_index) {
+    auto mi = meta_index.find(g);
+    if (mi == meta_index.end() || mi->second > di) continue;
+    plan.items[di].final_attr_mask |= plan.items[mi->second].attr_mask;
+    plan.items[mi->second].attr_mask = 0;
+  }
   // Vanishing: objects created here whose names are all gone again.
   std::set<Gfid> vanish;
   if (!null_gfid_entry) {

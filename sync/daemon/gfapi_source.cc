@@ -132,6 +132,25 @@ Result<std::unique_ptr<GfapiVolume>> GfapiVolume::Open(const std::string& volume
     return Status::FromErrno(e, "glfs_set_volfile_server " + server);
   }
   glfs_set_logging(fs, log_file.empty() ? "/dev/null" : log_file.c_str(), 7 /* GF_LOG_INFO */);
+  // The daemon must read what the bricks hold NOW: client-side caches would
+  // hand it sizes, times or contents up to a second old (md-cache,
+  // quick-read, io-cache), and a window read from stale values would be
+  // acknowledged as synced. These translators forward everything with
+  // pass-through; quick-read has none, a zero size limit disables it.
+  static const char* const kPassThrough[] = {"*-md-cache", "*-io-cache", "*-read-ahead",
+                                             "*-readdir-ahead", "*-open-behind", "*-nl-cache"};
+  for (const char* xl : kPassThrough) {
+    if (glfs_set_xlator_option(fs, xl, "pass-through", "true") != 0) {
+      int e = errno;
+      glfs_fini(fs);
+      return Status::FromErrno(e, std::string("gfapi option ") + xl + " pass-through");
+    }
+  }
+  if (glfs_set_xlator_option(fs, "*-quick-read", "max-file-size", "0") != 0) {
+    int e = errno;
+    glfs_fini(fs);
+    return Status::FromErrno(e, "gfapi option quick-read max-file-size");
+  }
   if (glfs_init(fs) != 0) {
     int e = errno;
     glfs_fini(fs);

@@ -11,6 +11,8 @@ namespace {
 // Room kept in a batch body beyond the op encodings (the batch header and
 // a DataOp's own fields), so a full-sized chunk always fits an empty batch.
 constexpr size_t kChunkHeadroom = 256;
+// Ranges up to this size are read without SEEK_DATA/SEEK_HOLE.
+constexpr uint64_t kSmallRange = 128 * 1024;
 }  // namespace
 
 Materializer::Materializer(DataSource* source, MaterializerLimits limits, BatchSink sink)
@@ -85,10 +87,19 @@ Status Materializer::AddData(const PlanItem& item) {
     return opened.status().Annotate("open " + protocol::GfidToString(item.gfid));
   }
   SourceFile& file = **opened;
+  // One stat serves for the size, the times and the attributes: a change
+  // made after it is journaled and sent again with a later window.
   auto st = file.Stat();
   if (!st.ok()) return st.status().Annotate("stat " + protocol::GfidToString(item.gfid));
   if (!S_ISREG(st->mode)) return Status::Ok();  // data ops only apply to regular files
   uint64_t size = st->size;
+  // Writes and fallocate only ever extend a file, which the data ops do on
+  // the secondary as well; the size must be set explicitly only where it may
+  // have shrunk or grown by a hole (truncate, crawl: ranges open to EOF).
+  bool send_size = false;
+  for (const auto& [b, e] : item.ranges.ranges()) {
+    if (e == RangeSet::kToEof) send_size = true;
+  }
 
   for (const AllocRange& a : item.allocs) {
     GEOREP_RETURN_IF_ERROR(Emit(protocol::AllocateOp{item.gfid, a.keep_size, a.offset, a.length}));
@@ -101,6 +112,18 @@ Status Materializer::AddData(const PlanItem& item) {
   for (const auto& [begin, range_end] : item.ranges.ranges()) {
     uint64_t end = std::min(range_end, size);
     uint64_t pos = begin;
+    // Small ranges are read as they are: two seeks would cost more than the
+    // bytes, and the receiver stores blocks of zeroes as holes anyway.
+    if (end > pos && end - pos <= kSmallRange) {
+      GEOREP_RETURN_IF_ERROR(file.Read(pos, end - pos, &buf));
+      if (buf.size() < end - pos) send_size = true;  // shrank meanwhile
+      if (!buf.empty()) {
+        stats_.data_bytes += buf.size();
+        GEOREP_RETURN_IF_ERROR(Emit(protocol::DataOp{item.gfid, pos, std::move(buf)}));
+        buf = std::string();
+      }
+      continue;
+    }
     while (pos < end) {
       auto data = file.SeekData(pos);
       if (!data.ok()) return data.status().Annotate("seek " + protocol::GfidToString(item.gfid));
@@ -121,6 +144,7 @@ Status Materializer::AddData(const PlanItem& item) {
         uint64_t want = std::min(chunk, extent_end - pos);
         GEOREP_RETURN_IF_ERROR(file.Read(pos, want, &buf));
         if (buf.empty()) {  // the file shrank since the stat: the truncate below covers it
+          send_size = true;
           pos = end;
           break;
         }
@@ -132,16 +156,23 @@ Status Materializer::AddData(const PlanItem& item) {
       }
     }
   }
-  // A fresh stat: the size and times after everything read above.
-  auto after = file.Stat();
-  if (!after.ok()) return after.status().Annotate("stat " + protocol::GfidToString(item.gfid));
-  GEOREP_RETURN_IF_ERROR(Emit(protocol::TruncateOp{item.gfid, after->size}));
-  protocol::SetattrOp times;
-  times.gfid = item.gfid;
-  times.mask = protocol::kSetAtime | protocol::kSetMtime;
-  times.atime_ns = after->atime_ns;
-  times.mtime_ns = after->mtime_ns;
-  return Emit(std::move(times));
+  if (send_size) {
+    auto after = file.Stat();  // the size now, in case it changed while reading
+    if (!after.ok()) return after.status().Annotate("stat " + protocol::GfidToString(item.gfid));
+    GEOREP_RETURN_IF_ERROR(Emit(protocol::TruncateOp{item.gfid, after->size}));
+  }
+  // Writing changed the secondary's times; send the primary's, plus any
+  // attributes a metadata item handed over (final_attr_mask).
+  protocol::SetattrOp attrs;
+  attrs.gfid = item.gfid;
+  attrs.mask = (protocol::kSetAtime | protocol::kSetMtime | item.final_attr_mask) &
+               protocol::kSetattrKnownBits;
+  attrs.mode = st->mode & 07777;
+  attrs.uid = st->uid;
+  attrs.gid = st->gid;
+  attrs.atime_ns = st->atime_ns;
+  attrs.mtime_ns = st->mtime_ns;
+  return Emit(std::move(attrs));
 }
 
 Status Materializer::AddMeta(const PlanItem& item) {

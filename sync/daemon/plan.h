@@ -60,6 +60,9 @@ struct PlanItem {
   // then the file size and times.
   RangeSet ranges;
   std::vector<AllocRange> allocs;  // fallocate calls to replay first
+  // Attribute bits sent with the times after the data (moved here from a
+  // metadata item of the same object that preceded this one, saving a op).
+  uint32_t final_attr_mask = 0;
 
   // kMeta
   uint32_t attr_mask = 0;          // protocol::SetattrBit set

@@ -245,7 +245,13 @@ void BrickWorker::Stop() {
 void BrickWorker::UpdateConfig(const SessionConfig& config) {
   std::lock_guard<std::mutex> lock(mu_);
   if (config == cfg_) return;
-  bool reconnect = !config.SameConnection(cfg_) || config.state != cfg_.state;
+  // Pausing keeps the connection (and the receiver's mount) open and only
+  // stops sending, so a resume takes effect at once.
+  auto running = [](SessionState st) {
+    return st == SessionState::kStarted || st == SessionState::kPaused;
+  };
+  bool reconnect = !config.SameConnection(cfg_) ||
+                   (config.state != cfg_.state && !(running(config.state) && running(cfg_.state)));
   cfg_ = config;
   // Tunables are picked up by the running connection; only changes of the
   // connection itself or of the session state restart it.
@@ -370,7 +376,12 @@ void BrickWorker::ControlLoop() {
       WaitForChange(milliseconds(1000), gen);
       continue;
     }
+    progress_ = false;
     Status st = RunConnection(cfg, gen);
+    if (progress_.load()) {
+      backoff.Reset();
+      consecutive_failures = 0;
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       status_.secondary_node.clear();
@@ -449,8 +460,12 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
   }
 
   // The primary volume, by GFID.
+  auto t_mount = Clock::now();
   auto vol = GfapiVolume::Open(cfg.primary_volume, id_.volfile_server, id_.gfapi_log);
   if (!vol.ok()) return vol.status();
+  log::Debug("worker", brick_id_ + ": primary volume mounted through gfapi in " +
+                           std::to_string(std::chrono::duration_cast<milliseconds>(Clock::now() - t_mount).count()) +
+                           " ms");
   GfapiSource source(vol->get());
 
   // The secondary.
@@ -462,8 +477,12 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
   so.known_hosts = cfg.ssh_known_hosts;
   so.command = cfg.receiver_command + " --volume " + ShellQuote(cfg.secondary_volume);
   so.timeout_s = cfg.tunables.ssh_timeout_s;
+  auto t_ssh = Clock::now();
   auto conn = ConnectSsh(so);
   if (!conn.ok()) return conn.status();
+  log::Debug("worker", brick_id_ + ": SSH session to " + so.host + " and receiver started in " +
+                           std::to_string(std::chrono::duration_cast<milliseconds>(Clock::now() - t_ssh).count()) +
+                           " ms");
   Transport& t = **conn;
 
   protocol::FrameDecoder decoder;
@@ -634,8 +653,18 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
           status_.pending_data += m.pending_data;
           status_.pending_meta += m.pending_meta;
         }
+        auto t_mat = Clock::now();
+        uint64_t first_batch = mat.next_batch_id();
         GEOREP_RETURN_IF_ERROR(mat.Add(plan));
         GEOREP_RETURN_IF_ERROR(mat.Flush());
+        if (log::GetLevel() == log::Level::kDebug) {
+          log::Debug("worker", brick_id_ + ": window " + std::to_string(plan.first_seq) + ".." +
+                                   std::to_string(plan.last_seq) + ": " + std::to_string(plan.records) +
+                                   " records -> " + std::to_string(plan.items.size()) + " items -> " +
+                                   std::to_string(mat.next_batch_id() - first_batch) + " batches in " +
+                                   std::to_string(std::chrono::duration_cast<milliseconds>(Clock::now() - t_mat).count()) +
+                                   " ms (incl. waiting for queue space)");
+        }
         GEOREP_RETURN_IF_ERROR(push_marker(std::move(m)));
       }
       return Status::Ok();
@@ -709,7 +738,6 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
     return Status::Ok();
   };
 
-  bool recovered_reported = false;
   auto handle = [&](const protocol::Message& msg) -> Status {
     if (auto* ack = std::get_if<protocol::Ack>(&msg)) {
       if (inflight.empty() || inflight.front().batch_id != ack->batch_id) {
@@ -718,6 +746,12 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
       }
       Inflight done = std::move(inflight.front());
       inflight.pop_front();
+      if (log::GetLevel() == log::Level::kDebug) {
+        log::Debug("worker", brick_id_ + ": batch " + std::to_string(done.batch_id) + " (" +
+                                 std::to_string(done.op_count) + " ops) acknowledged after " +
+                                 std::to_string(std::chrono::duration_cast<milliseconds>(Clock::now() - done.sent).count()) +
+                                 " ms, " + std::to_string(inflight.size()) + " still in flight");
+      }
       uint64_t permanent = 0;
       for (const auto& f : ack->failures) {
         std::string what = f.index < done.op_desc.size() ? done.op_desc[f.index] : "op #" + std::to_string(f.index);
@@ -735,10 +769,7 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
         status_.failures += permanent;
         status_.ops_applied += done.op_count - std::min<uint64_t>(done.op_count, permanent);
       }
-      if (!recovered_reported) {
-        SetState("Active");
-        recovered_reported = true;
-      }
+      progress_ = true;  // the connection works: failures before it no longer count
       for (const QueueItem& m : done.markers) GEOREP_RETURN_IF_ERROR(apply_marker(m));
       return Status::Ok();
     }
@@ -762,9 +793,17 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
     }
     SyncTunables tu = tunables();
     const milliseconds io_timeout(1000ll * tu.ssh_timeout_s);
-    // Pull batches until the in-flight window is full.
+    bool paused;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      paused = cfg_.state == SessionState::kPaused;
+    }
+    SetState(paused ? "Paused" : "Active");
+    if (paused) idle_ = false;
+    // Pull batches until the in-flight window is full (none while paused:
+    // the producer then stops at the queue's capacity).
     bool sent = false;
-    while (inflight.size() < tu.max_inflight_batches) {
+    while (!paused && inflight.size() < tu.max_inflight_batches) {
       milliseconds wait = inflight.empty() && !sent ? milliseconds(100) : milliseconds(0);
       auto item = queue.Pop(wait);
       if (!item) break;
@@ -797,7 +836,7 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
       break;
     }
     // Collect acks: wait when the window is full, peek otherwise.
-    milliseconds wait(0);
+    milliseconds wait(paused ? 100 : 0);
     if (!inflight.empty()) wait = inflight.size() >= tu.max_inflight_batches ? milliseconds(200) : milliseconds(sent ? 0 : 10);
     auto m = read_frame(wait);
     if (!m.ok()) {

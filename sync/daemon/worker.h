@@ -107,6 +107,7 @@ class BrickWorker {
   std::atomic<bool> stop_{false};
   std::atomic<bool> active_{false};
   std::atomic<bool> idle_{false};
+  std::atomic<bool> progress_{false};  // the current connection has had a batch acknowledged
   std::thread control_;
   std::thread status_thread_;
 };

@@ -201,7 +201,7 @@ TEST(Coalescer, HardLinkKeepsObjectAliveAfterOneUnlink) {
   j.Rename(G(1), kRoot, "b", kRoot, "c");
   j.Unlink(G(1), kRoot, "a");
   Plan p = Coalescer::Build(j.records());
-  EXPECT_EQ(Describe(p), (V{"create a", "meta 1", "data 1", "link b", "rename b->c", "unlink a"}));
+  EXPECT_EQ(Describe(p), (V{"create a", "data 1", "link b", "rename b->c", "unlink a"}));
 }
 
 TEST(Coalescer, HardLinkedObjectVanishesWhenEveryNameIsGone) {
@@ -296,7 +296,32 @@ TEST(Coalescer, DataItemSitsAfterItsCreateAndBeforeLaterEntryOps) {
   j.Rename(G(1), kRoot, "a", kRoot, "b");
   j.Write(G(1), 1, 1);
   Plan p = Coalescer::Build(j.records());
-  EXPECT_EQ(Describe(p), (V{"create a", "meta 1", "data 1", "rename a->b"}));
+  EXPECT_EQ(Describe(p), (V{"create a", "data 1", "rename a->b"}));
+}
+
+TEST(Coalescer, CreateAttributesTravelWithTheDataWhenBothAreInTheWindow) {
+  Journal j;
+  j.Create(G(1), kRoot, "a");
+  j.Write(G(1), 0, 1);
+  Record& x = j.Add(Op::kSetxattr, G(1));  // keeps the metadata item alive for its xattr
+  x.xattr_names = "user.k";
+  Plan p = Coalescer::Build(j.records());
+  ASSERT_EQ(Describe(p), (V{"create a", "meta 1", "data 1"}));
+  EXPECT_EQ(p.items[1].attr_mask, 0u);
+  EXPECT_EQ(p.items[1].xattrs, (std::set<std::string>{"user.k"}));
+  EXPECT_EQ(p.items[2].final_attr_mask, protocol::kSetMode | protocol::kSetUid | protocol::kSetGid |
+                                            protocol::kSetAtime | protocol::kSetMtime);
+}
+
+TEST(Coalescer, MetadataAfterTheDataStaysSeparate) {
+  Journal j;
+  j.Write(G(1), 0, 1);
+  Record& s = j.Add(Op::kSetattr, G(1));
+  s.attr_mask = journal::kAttrMode;
+  Plan p = Coalescer::Build(j.records());
+  ASSERT_EQ(Describe(p), (V{"data 1", "meta 1"}));
+  EXPECT_EQ(p.items[1].attr_mask, protocol::kSetMode);
+  EXPECT_EQ(p.items[0].final_attr_mask, 0u);
 }
 
 TEST(Coalescer, FallocateIsReplayedAndPunchHoleIsNot) {

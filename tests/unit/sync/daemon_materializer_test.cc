@@ -120,9 +120,9 @@ TEST(Materializer, HolesStayHolesAndDataIsSentOnlyForExtents) {
   FakeSource src;
   FakeObject& o = src.objects[G(1)];
   o.st.mode = S_IFREG | 0644;
-  o.st.size = 10000;
-  o.extents[100] = std::string(50, 'x');
-  o.extents[5000] = std::string(10, 'y');
+  o.st.size = 1000000;
+  o.extents[300000] = std::string(50, 'x');
+  o.extents[700000] = std::string(10, 'y');
   Collected c;
   Materializer m = Make(&src, &c);
   ASSERT_TRUE(m.AddItem(DataItem(G(1), 0, RangeSet::kToEof)).ok());
@@ -133,10 +133,34 @@ TEST(Materializer, HolesStayHolesAndDataIsSentOnlyForExtents) {
   using T = protocol::OpType;
   EXPECT_EQ(types, (std::vector<T>{T::kPunchHole, T::kData, T::kPunchHole, T::kData, T::kPunchHole,
                                    T::kTruncate, T::kSetattr}));
-  EXPECT_EQ(std::get<protocol::DataOp>(ops[1]).offset, 100u);
+  EXPECT_EQ(std::get<protocol::DataOp>(ops[1]).offset, 300000u);
   EXPECT_EQ(std::get<protocol::DataOp>(ops[1]).data, std::string(50, 'x'));
-  EXPECT_EQ(std::get<protocol::TruncateOp>(ops[5]).size, 10000u);
+  EXPECT_EQ(std::get<protocol::TruncateOp>(ops[5]).size, 1000000u);
   EXPECT_EQ(m.stats().data_bytes, 60u);
+}
+
+TEST(Materializer, SmallFileIsReadWholeWithoutSeeksOrTruncate) {
+  FakeSource src;
+  FakeObject& o = src.objects[G(1)];
+  o.st.mode = S_IFREG | 0640;
+  o.st.uid = 7;
+  o.st.size = 4096;
+  o.st.mtime_ns = 123;
+  o.extents[0] = std::string(4096, 'q');
+  Collected c;
+  Materializer m = Make(&src, &c);
+  PlanItem item = DataItem(G(1), 0, 4096);  // a write: the size needs no truncate
+  item.final_attr_mask = protocol::kSetMode | protocol::kSetUid;
+  ASSERT_TRUE(m.AddItem(item).ok());
+  ASSERT_TRUE(m.Flush().ok());
+  auto ops = c.ops();
+  ASSERT_EQ(ops.size(), 2u);
+  EXPECT_EQ(std::get<protocol::DataOp>(ops[0]).data.size(), 4096u);
+  const auto& sa = std::get<protocol::SetattrOp>(ops[1]);
+  EXPECT_EQ(sa.mask, protocol::kSetMode | protocol::kSetUid | protocol::kSetAtime | protocol::kSetMtime);
+  EXPECT_EQ(sa.mode, 0640u);
+  EXPECT_EQ(sa.uid, 7u);
+  EXPECT_EQ(sa.mtime_ns, 123);
 }
 
 TEST(Materializer, SmallOverwriteInBigFileSendsOnlyTheRange) {

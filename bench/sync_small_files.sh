@@ -1,0 +1,58 @@
+#!/bin/bash
+# Issue 4 benchmark: 1000 x 4 KiB files written through FUSE; seconds from
+# the writer's end until (a) every file is complete in the secondary's brick
+# and (b) georep-verify agrees. Baseline, same run: one georep-verify pass over
+# the already identical volumes (the verifier's own cost). Target (b) <= 0.5 s.
+# Usage: GEOREP_BUILD_DIR=build bench/sync_small_files.sh [files, default 1000]
+set -u
+source "$(dirname "$0")/../tests/integration/sync_lib.sh"
+N=${1:-1000}
+
+sy_setup
+sy_start_daemon ${SY_DAEMON_ARGS:-}
+GR_WAIT_S=60 gr_wait sy_field_is crawl_status "Journal Crawl" || gr_fail "georepd never reached the journal"
+mkdir -p "$SY_PM/small" || gr_fail mkdir
+SB=$(gr_brick_path 2 s1)
+GR_WAIT_S=60 gr_wait test -d "$SB/small" || gr_fail "directory never reached the secondary"
+
+t_write0=$(date +%s.%N)
+python3 - "$SY_PM/small" "$N" <<'PY' || gr_fail "writer failed"
+import os, sys
+d, n = sys.argv[1], int(sys.argv[2])
+block = os.urandom(4096)
+for i in range(n):
+    with open(os.path.join(d, "f%05d" % i), "wb") as f:
+        f.write(block)
+PY
+t_end=$(date +%s.%N)
+python3 - "$SB/small" "$N" <<'PY' || gr_fail "files never all arrived"
+import os, sys, time
+d, n = sys.argv[1], int(sys.argv[2])
+deadline = time.monotonic() + 120
+while time.monotonic() < deadline:
+    try:
+        done = sum(1 for e in os.scandir(d) if e.stat(follow_symlinks=False).st_size == 4096)
+    except OSError:
+        done = 0
+    if done >= n:
+        sys.exit(0)
+    time.sleep(0.005)
+sys.exit(1)
+PY
+t_brick=$(date +%s.%N)
+sy_verify 60 >/dev/null || gr_fail "verifier never agreed"
+t_verify=$(date +%s.%N)
+t_base0=$(date +%s.%N)
+sy_verify 1 >/dev/null || gr_fail "verifier disagreed on a second pass"
+t_base1=$(date +%s.%N)
+python3 - "$N" "$t_write0" "$t_end" "$t_brick" "$t_verify" "$t_base0" "$t_base1" <<'PY'
+import sys
+n = int(sys.argv[1]); w0, we, tb, tv, b0, b1 = map(float, sys.argv[2:])
+base = b1 - b0
+print("sync_small_files files=%d x 4 KiB" % n)
+print("  writer: %.2f s (%.0f files/s through FUSE)" % (we - w0, n / (we - w0)))
+print("  writer end -> all files complete in the secondary brick: %.3f s" % (tb - we))
+print("  writer end -> georep-verify agrees: %.3f s  (target <= 0.5 s: %s)" % (tv - we, "MET" if tv - we <= 0.5 else "MISSED"))
+print("  baseline, one georep-verify pass on identical volumes: %.3f s; ratio %.2fx" % (base, (tv - we) / base))
+PY
+sy_stop_daemon TERM
