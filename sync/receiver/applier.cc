@@ -321,15 +321,32 @@ Status Applier::ResolveConflict(const Gfid& pargfid, const std::string& name,
 }
 
 Status Applier::Apply(const protocol::EntryCreateOp& op) {
-  Result<ObjectAttr> existing = volume_->Lookup(op.pargfid, op.name);
-  if (existing.ok() && existing->gfid == op.gfid) {
+  // The common case is a new object: ask whether the GFID exists, then
+  // create, and look at the name only when the create finds it taken.
+  Result<ObjectAttr> elsewhere = volume_->Stat(op.gfid);
+  if (!elsewhere.ok() && elsewhere.status().err() != ENOENT) {
+    return elsewhere.status().Annotate("stat GFID " + GfidToString(op.gfid));
+  }
+  if (elsewhere.ok()) {
+    Result<ObjectAttr> existing = volume_->Lookup(op.pargfid, op.name);
+    if (!existing.ok() && existing.status().err() != ENOENT) {
+      return existing.status().Annotate("lookup " + EntryName(op.pargfid, op.name));
+    }
+    ++stats_.already_applied;
+    if (!existing.ok() || existing->gfid != op.gfid) {
+      // The object exists under another name: this create is a replay and a
+      // later rename moved it. Creating a second object with the same GFID
+      // would corrupt the volume; the rest of the replay puts it in place.
+      log::Debug(kLog, "create of " + EntryName(op.pargfid, op.name) + ": GFID " +
+                           GfidToString(op.gfid) + " already exists under another name; skipped");
+      return Status::Ok();
+    }
     if ((existing->mode & S_IFMT) != (op.mode & S_IFMT)) {
       return Status::FromErrno(EEXIST, EntryName(op.pargfid, op.name) +
                                            " has the requested GFID but another file type");
     }
     // A replay: the entry is there; bring owner and mode to what the op says
     // (later ops of the same replay re-apply any newer attributes).
-    ++stats_.already_applied;
     ObjectAttr want;
     want.uid = op.uid;
     want.gid = op.gid;
@@ -342,34 +359,19 @@ Status Applier::Apply(const protocol::EntryCreateOp& op) {
     }
     return Status::Ok();
   }
-  if (!existing.ok() && existing.status().err() != ENOENT) {
+
+  Status st = volume_->CreateEntry(op);
+  if (st.err() != EEXIST) return st;
+  // The name is taken, by an object other than ours (ours does not exist).
+  Result<ObjectAttr> existing = volume_->Lookup(op.pargfid, op.name);
+  if (!existing.ok()) {
+    // Gone again since: try once more, reporting whatever that gives.
+    if (existing.status().err() == ENOENT) return volume_->CreateEntry(op);
     return existing.status().Annotate("lookup " + EntryName(op.pargfid, op.name));
   }
-
-  // The object may exist under another name: this create is then a replay
-  // and a later rename moved it. Creating a second object with the same GFID
-  // would corrupt the volume, and the rest of the replay puts the object
-  // where it belongs.
-  Result<ObjectAttr> elsewhere = volume_->Stat(op.gfid);
-  if (elsewhere.ok()) {
-    ++stats_.already_applied;
-    log::Debug(kLog, "create of " + EntryName(op.pargfid, op.name) + ": GFID " +
-                         GfidToString(op.gfid) + " already exists under another name; skipped");
-    return Status::Ok();
-  }
-  if (elsewhere.status().err() != ENOENT) {
-    return elsewhere.status().Annotate("stat GFID " + GfidToString(op.gfid));
-  }
-  if (existing.ok()) {
-    GEOREP_RETURN_IF_ERROR(ResolveConflict(op.pargfid, op.name, *existing, op.gfid));
-  }
-  Status st = volume_->CreateEntry(op);
-  if (st.err() == EEXIST) {
-    // Someone (or a cached negative lookup) raced us: accept it if it is ours.
-    Result<ObjectAttr> again = volume_->Lookup(op.pargfid, op.name);
-    if (again.ok() && again->gfid == op.gfid) return Status::Ok();
-  }
-  return st;
+  if (existing->gfid == op.gfid) return Status::Ok();
+  GEOREP_RETURN_IF_ERROR(ResolveConflict(op.pargfid, op.name, *existing, op.gfid));
+  return volume_->CreateEntry(op);
 }
 
 Status Applier::Apply(const protocol::LinkOp& op) {
