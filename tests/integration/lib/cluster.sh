@@ -147,7 +147,7 @@ gr_wait_bricks_online() { GR_WAIT_S=${GR_WAIT_S:-60} gr_wait gr_bricks_online "$
 
 # Prints "node-ip:path" for each brick of VOL, in volume order.
 gr_volume_bricks() {
-  gr_gluster 1 --xml volume info "$1" | sed -n 's:.*<name>\(127\.1\.1\.[0-9]*:/[^<]*\)</name>.*:\1:p'
+  gr_gluster 1 --xml volume info "$1" | sed -n 's|.*<name>\(127\.1\.1\.[0-9]*:/[^<]*\)</name>.*|\1|p'
 }
 
 # Brick process pid for "ip:path".
@@ -160,13 +160,14 @@ gr_brick_pid() {
       /<pid>/      { gsub(/.*<pid>|<\/pid>.*/, ""); if (h == host && p == path) print $0 }'
 }
 
-# gr_mount VOL [DIR] -> prints the mount point. Unmounted at teardown.
+# gr_mount VOL [DIR] [NODE] -> prints the mount point (volfile from NODE,
+# default 1). Unmounted at teardown.
 gr_mount() {
-  local vol=$1 dir=${2:-}
+  local vol=$1 dir=${2:-} n=${3:-1}
   [ -n "$dir" ] || dir="$GR_DIR/mnt/$vol.$RANDOM"
   mkdir -p "$dir"
-  gr_ns glusterfs --volfile-server="$(gr_node_ip 1)" --volfile-id="$vol" \
-    --log-file="$GR_DIR/n1/log/mnt-$vol.log" "$dir" || gr_fail "mount of $vol failed"
+  gr_ns glusterfs --volfile-server="$(gr_node_ip "$n")" --volfile-id="$vol" \
+    --log-file="$GR_DIR/n$n/log/mnt-$vol.log" "$dir" || gr_fail "mount of $vol failed"
   GR_MOUNTS+=("$dir")
   gr_wait mountpoint -q "$dir" || gr_fail "mount of $vol at $dir never appeared"
   echo "$dir"
@@ -242,7 +243,12 @@ gr_cluster_down() {
     gr_log "GR_KEEP=1: leaving namespace $GR_NS and $GR_DIR in place"
     return $rc
   fi
+  # Mounts made in a command substitution never reach GR_MOUNTS in this
+  # shell, so /proc/mounts is the authority for what lives under GR_DIR.
   for dir in "${GR_MOUNTS[@]}"; do gr_umount "$dir"; done
+  if [ -n "$GR_DIR" ]; then
+    awk -v d="$GR_DIR/" 'index($2, d) == 1 { print $2 }' /proc/mounts | while read -r dir; do gr_umount "$dir"; done
+  fi
   if [ -n "$GR_NS" ] && [ -e "/run/netns/$GR_NS" ]; then
     # Everything in this namespace was started by this test.
     for i in 1 2 3 4 5 6 7 8 9 10; do
