@@ -425,15 +425,15 @@ Result<glfs_fd*> GfapiVolume::WriteFd(const Gfid& gfid) {
     }
     fds_.erase(victim);
   }
-  struct stat st;
-  Result<Object> o = Resolve(fs_, gfid, &st);
+  Result<Object> o = Resolve(fs_, gfid, nullptr);
   if (!o.ok()) return o.status();
-  if (!S_ISREG(st.st_mode)) {
-    return Status::FromErrno(S_ISDIR(st.st_mode) ? EISDIR : EINVAL,
-                             "GFID " + GfidToString(gfid) + " is not a regular file");
-  }
+  // glfs_h_open refuses anything but a regular file (EISDIR, EINVAL).
   glfs_fd_t* fd = glfs_h_open(fs_, o->get(), O_WRONLY);
-  if (fd == nullptr) return Fail("open GFID " + GfidToString(gfid) + " for writing");
+  if (fd == nullptr) {
+    const int e = Errno();
+    return Status::FromErrno(e, "open GFID " + GfidToString(gfid) + " for writing" +
+                                    (e == EISDIR || e == EINVAL ? " (not a regular file)" : ""));
+  }
   fds_.emplace(gfid, fd);
   return fd;
 }

@@ -166,7 +166,30 @@ hex=$(getfattr -n trusted.gfid -e hex "$B/ok" 2>/dev/null | sed -n 's/^trusted.g
 [ "$hex" = "${G1//-/}" ] || gr_fail "ok has trusted.gfid $hex, expected $G1"
 ! getfattr -n trusted.glusterfs.dht "$B/ok" >/dev/null 2>&1 || gr_fail "a GlusterFS key was written"
 
-# 9. Idle timeout: a sender that says nothing after HELLO. (This receiver
+# 9. Data ops on objects that are not regular files fail cleanly.
+TD=44444444-4444-4444-8444-000000000001
+TL=44444444-4444-4444-8444-000000000002
+cat >"$W/types.in" <<EOF
+$HELLO
+batch
+create root tdir $TD 040755 0 0
+create root tlink $TL 0120777 0 0 0 target
+data $TD 0 x
+data $TL 0 x
+truncate $TD 0
+punch $TL 0 1
+end
+EOF
+case_run types
+expect_line types '^ACK 1 ops=6 failures=4$'
+expect_line types '^FAIL 2 EISDIR .*not a regular file'
+expect_line types '^FAIL 3 EINVAL .*not a regular file'
+expect_line types '^FAIL 4 EISDIR '
+expect_line types '^FAIL 5 EINVAL '
+expect_line types '^EXIT 0$'
+[ -d "$B/tdir" ] && [ "$(readlink "$B/tlink")" = target ] || gr_fail "type case damaged its entries"
+
+# 10. Idle timeout: a sender that says nothing after HELLO. (This receiver
 #    finds its volfile through the local glusterd's socket, as it does when
 #    georepd starts it over SSH without --volfile-server.)
 printf '%s\nawait 1\nsleep 6000\n' "$HELLO" >"$W/idle.in"
