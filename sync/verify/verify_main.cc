@@ -20,6 +20,9 @@ namespace {
 
 // Upper bound for --wait-until-equal: a day is longer than any sane wait.
 constexpr double kMaxWaitSeconds = 86400;
+// From this many GFID differences on (and when they are nearly all there is),
+// suggest --ignore-gfid.
+constexpr size_t kGfidHintThreshold = 10;
 
 struct Args {
   std::string primary;
@@ -456,6 +459,16 @@ int RunVerify(int argc, char** argv) {
   }
   if (!report.pass->content_note.empty()) {
     std::fprintf(stderr, "%s: warning: %s\n", prog, report.pass->content_note.c_str());
+  }
+  // A copy made by rsync, cp or native geo-replication's older modes has new
+  // GFIDs everywhere: one hint beats thousands of lines without context.
+  size_t gfid_diffs = 0;
+  for (const Difference& d : report.pass->differences) gfid_diffs += d.attribute == "gfid" ? 1 : 0;
+  if (gfid_diffs >= kGfidHintThreshold && gfid_diffs * 10 >= report.pass->differences.size() * 9) {
+    std::fprintf(stderr,
+                 "%s: hint: %zu entries have different GFIDs; if the secondary was not written by "
+                 "georep (which keeps GFIDs), compare with --ignore-gfid\n",
+                 prog, gfid_diffs);
   }
   if (!a.quiet) {
     if (a.json) {
