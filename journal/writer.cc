@@ -33,6 +33,31 @@ std::string JournalRoot(const std::string& brick_path) {
   return root + "/" + kJournalSubdir;
 }
 
+Result<bool> JournalWriterAttached(const std::string& brick_path) {
+  std::string path = JournalRoot(brick_path) + "/" + kWriterLockFile;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return false;
+    return Status::FromErrno(errno, "journal: open " + path);
+  }
+  bool attached = false;
+  int rc;
+  do {
+    rc = ::flock(fd, LOCK_SH | LOCK_NB);
+  } while (rc != 0 && errno == EINTR);  // bounded: EINTR needs a signal each time
+  if (rc == 0) {
+    ::flock(fd, LOCK_UN);
+  } else if (errno == EWOULDBLOCK) {
+    attached = true;
+  } else {
+    int err = errno;
+    ::close(fd);
+    return Status::FromErrno(err, "journal: probe lock " + path);
+  }
+  ::close(fd);
+  return attached;
+}
+
 namespace {
 
 using internal::SegmentFile;

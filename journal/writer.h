@@ -70,4 +70,13 @@ class JournalWriter {
 // Journal root for a brick: brick_path + "/" + kJournalSubdir.
 std::string JournalRoot(const std::string& brick_path);
 
+// Whether a live JournalWriter (normally the brick process with the georep
+// translator loaded) holds the brick's journal open right now: true when
+// another process holds <journal root>/writer.lock. False when the journal or
+// its lock file does not exist, or nobody holds it (translator not loaded, or
+// the brick process is down). Used to refuse starting a session on a brick
+// whose changes would not be recorded. Probing takes the lock shared for an
+// instant; a brick starting at that moment waits for it (bounded).
+Result<bool> JournalWriterAttached(const std::string& brick_path);
+
 }  // namespace georep::journal

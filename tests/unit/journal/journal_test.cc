@@ -904,5 +904,22 @@ TEST(Framing, FragmentsNeverCrossBlocksAndShortTrailersAreZeroFilled) {
   EXPECT_EQ(out.size(), 6 + payload.size() + 3 * kHeaderSize);
 }
 
+TEST(Journal, WriterAttachedIsTrueOnlyWhileAWriterHoldsTheJournal) {
+  ScratchBrick b;
+  auto before = JournalWriterAttached(b.path());
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  EXPECT_FALSE(*before) << "no journal yet";
+  {
+    auto w = MustOpen(Options(b));
+    auto during = JournalWriterAttached(b.path());
+    ASSERT_TRUE(during.ok()) << during.status().ToString();
+    EXPECT_TRUE(*during);
+    ASSERT_TRUE(w->Close().ok());
+  }
+  auto after = JournalWriterAttached(b.path());
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_FALSE(*after) << "the lock file stays, but nobody holds it";
+}
+
 }  // namespace
 }  // namespace georep::journal
