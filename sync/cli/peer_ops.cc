@@ -185,6 +185,7 @@ std::string OpCheckSsh(const NodeContext& ctx, const std::map<std::string, std::
   if (r->timed_out) return Error(ctx, "ssh did not finish within " + std::to_string(kSshCheckTimeoutS) + " s");
   if (r->exit_code == 0 && r->out.find(kProbeAnswer) != std::string::npos) return Line(ctx, "ok");
   std::string detail = Trim(r->err + " " + r->out);
+  while (!detail.empty() && detail.back() == '.') detail.pop_back();  // the caller adds its own sentence
   if (r->exit_code == 255) return Error(ctx, detail.empty() ? "ssh failed" : detail);
   return Error(ctx, "logged in, but the key does not run the georep gate (" + detail +
                         "): the authorized_keys line is not georep's");

@@ -113,4 +113,17 @@ left=$(ls -d "$(gr_node_state_dir 3)"/sessions/* 2>/dev/null)
 [ -z "$left" ] || gr_fail "refused create left a session on node 3: $left"
 sl_run 1 pv snode1::sv delete || gr_fail "delete failed"
 nothing_left
+
+# no-verify: the keys are in place already (push-pem above), nothing on the
+# secondary is checked or changed, but every primary node must still reach it.
+out=$(sl_run 1 pv snode1::sv create no-verify "${FORCE[@]}" 2>&1) || { echo "$out"; gr_fail "create no-verify failed"; }
+echo "$out"
+grep -qF "Note: features.read-only is not set on sv by this command" <<<"$out" || gr_fail "no-verify did not say read-only is not set"
+[ "$(sl_read_only sv)" != on ] || gr_fail "no-verify changed the secondary"
+sl_run 1 pv snode1::sv delete || gr_fail "delete failed"
+# Without the keys on the secondary, no-verify fails at the SSH check and
+# leaves nothing behind.
+sed -i "\|$(cut -d' ' -f2 "$(gr_node_state_dir 2)/keys/georep_secret.pem.pub")|d" /root/.ssh/authorized_keys
+sl_expect 1 "Primary node cannot reach root@snode1 over SSH with its replication key: on 127.1.1.2:" 1 pv snode1::sv create no-verify "${FORCE[@]}"
+nothing_left
 gr_log "PASS session_create_checks"

@@ -76,5 +76,13 @@ TEST(KeyValues, LastValueWinsAndSetReplacesInPlace) {
   EXPECT_FALSE(Has(kv, "a"));
 }
 
+TEST(ToInt, MalformedNumbersGiveTheFallbackInsteadOfThrowing) {
+  EXPECT_EQ(ToInt("42", -1), 42);
+  EXPECT_EQ(ToInt("-7", 0), -7);
+  EXPECT_EQ(ToInt("", -1), -1);
+  EXPECT_EQ(ToInt("12x", -1), -1);
+  EXPECT_EQ(ToInt("99999999999999999999999", -1), -1);
+}
+
 }  // namespace
 }  // namespace georep::cli
