@@ -418,7 +418,15 @@ int RunVerify(int argc, char** argv) {
                                ? OpenVolumeSide(a.secondary, a.secondary_server, a.gfapi_log)
                                : OpenManifestSide(a.secondary_manifest);
   if (!secondary.ok()) {
-    PrintError(prog, a, "secondary: " + secondary.status().message());
+    std::string message = "secondary: " + secondary.status().message();
+    if (a.secondary_manifest.empty()) {
+      // Across sites often only SSH reaches the secondary; a manifest made
+      // there travels over it.
+      message += ". If only SSH reaches " + a.secondary_server + ", compare against a manifest made there: ssh " +
+                 a.secondary_server + " georep-verify --manifest-only --primary " + a.secondary +
+                 " | georep-verify --primary " + a.primary + " --secondary-manifest -";
+    }
+    PrintError(prog, a, message);
     return kExitError;
   }
   WarnAboutSilentBricks(prog, "primary", *primary);

@@ -125,6 +125,12 @@ gr_ns "$VT_VERIFY" --gfapi-log "$GR_DIR/n1/log/verify.log" --manifest-only --pri
 head -1 "$GR_DIR/sv.manifest" | grep -q '^georep-manifest 1 volume=sv root=/ content=1' ||
   gr_fail "bad manifest header: $(head -1 "$GR_DIR/sv.manifest")"
 vt_expect 0 '^identical' --primary pv --primary-server "$(gr_node_ip 1)" --secondary-manifest "$GR_DIR/sv.manifest"
+# Through a pipe, as over SSH from the secondary's site.
+gr_ns "$VT_VERIFY" --gfapi-log "$GR_DIR/n1/log/verify.log" --manifest-only --primary sv \
+  --primary-server "$(gr_node_ip 1)" |
+  gr_ns "$VT_VERIFY" --gfapi-log "$GR_DIR/n1/log/verify.log" --primary pv \
+    --primary-server "$(gr_node_ip 1)" --secondary-manifest - >/dev/null ||
+  gr_fail "a manifest piped on stdin was not found identical"
 sed -i 's#^\(f /d1/owned .*\) uid=1000 #\1 uid=7 #' "$GR_DIR/sv.manifest"
 vt_expect 1 '^/d1/owned: uid differs: primary 1000, secondary 7' --primary pv \
   --primary-server "$(gr_node_ip 1)" --secondary-manifest "$GR_DIR/sv.manifest"
