@@ -79,6 +79,7 @@ if [ -x "$DAEMON" ] && [ -x "$RECEIVER" ] && [ -f "$SL_B/xlator/georep.so" ]; th
     gr_ns env GEOREP_STATE_DIR="$(gr_node_state_dir "$n")" "$DAEMON" --state-dir "$(gr_node_state_dir "$n")" \
       --node "$(gr_node_ip "$n")" --glusterd-sock "$(gr_node_sock "$n")" \
       --log-file "$GR_DIR/n$n/log/georepd.log" &
+    disown $!  # stopped with everything else in the namespace at teardown
   done
   m=$(gr_mount pv)
   for i in 1 2 3 4 5; do echo "file $i" >"$m/f$i"; done
