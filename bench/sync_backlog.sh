@@ -1,0 +1,54 @@
+#!/bin/bash
+# Issue 4 benchmark: a 10000-file backlog (4 KiB each) built while the session
+# is paused, then resumed: files/s from resume until every file is complete in
+# the secondary's brick. Baseline, same run: the same number of files created
+# directly on the secondary volume by parallel gfapi creates
+# (sync_gfapi_create, THREADS threads). Target: >= 50% of the baseline.
+# Usage: GEOREP_BUILD_DIR=build bench/sync_backlog.sh [files, default 10000] [threads, default 8]
+set -u
+source "$(dirname "$0")/../tests/integration/sync_lib.sh"
+N=${1:-10000}
+THREADS=${2:-8}
+CREATE="$SY_B/bench/sync_gfapi_create"
+[ -x "$CREATE" ] || gr_fail "not built: $CREATE (ninja -C $SY_B bench/sync_gfapi_create)"
+
+sy_setup
+sy_start_daemon ${SY_DAEMON_ARGS:-}
+GR_WAIT_S=60 gr_wait sy_field_is crawl_status "Journal Crawl" || gr_fail "georepd never reached the journal"
+sy_write_conf paused
+GR_WAIT_S=20 gr_wait sy_field_is status Paused || gr_fail "session did not pause"
+gr_log "building a backlog of $N files on the primary"
+gr_ns "$CREATE" pv "$(gr_node_ip 1)" /backlog "$N" 4096 "$THREADS" >&2 || gr_fail "backlog creation failed"
+
+gr_log "baseline: $N parallel gfapi creates on the secondary"
+base=$(gr_ns "$CREATE" sv "$(gr_node_ip 2)" /baseline "$N" 4096 "$THREADS") || gr_fail "baseline creates failed"
+base_rate=$(sed -n 's/.*: \([0-9.]*\) files\/s.*/\1/p' <<<"$base")
+
+SB=$(gr_brick_path 2 s1)
+t0=$(date +%s.%N)
+sy_write_conf started
+python3 - "$SB/backlog" "$N" <<'PY' || gr_fail "the backlog never arrived complete"
+import os, sys, time
+d, n = sys.argv[1], int(sys.argv[2])
+deadline = time.monotonic() + 1200
+while time.monotonic() < deadline:
+    try:
+        done = sum(1 for e in os.scandir(d) if e.stat(follow_symlinks=False).st_size == 4096)
+    except OSError:
+        done = 0
+    if done >= n:
+        sys.exit(0)
+    time.sleep(0.05)
+sys.exit(1)
+PY
+t1=$(date +%s.%N)
+python3 - "$N" "$t0" "$t1" "$base_rate" "$THREADS" <<'PY'
+import sys
+n = int(sys.argv[1]); t0, t1, base = float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+rate = n / (t1 - t0)
+print("sync_backlog files=%d x 4 KiB" % n)
+print("  baseline, parallel gfapi creates on the secondary (%s threads): %.1f files/s" % (sys.argv[5], base))
+print("  georep, resume -> all files on the secondary brick: %.1f files/s (%.1f s)" % (rate, t1 - t0))
+print("  ratio %.0f%% (target >= 50%%: %s)" % (100 * rate / base, "MET" if rate >= 0.5 * base else "MISSED"))
+PY
+sy_stop_daemon TERM

@@ -1,0 +1,92 @@
+#!/bin/bash
+# Issue 4 benchmarks on one big file (default 1 GiB):
+#  1. Throughput: the file is written while the session is paused; on resume,
+#     MB/s until the secondary's brick holds all of it. Baseline, same run:
+#     `cat FILE | ssh secondary 'cat > /dev/null'` over the same sshd with the
+#     same key. Target: >= 80% of the baseline.
+#  2. A 4 KiB overwrite inside the file: bytes georepd sent for it (status
+#     bytes_sent delta; target < 64 KiB) and seconds until the secondary's
+#     brick has the new bytes (target < 1 s).
+# Usage: GEOREP_BUILD_DIR=build bench/sync_big_file.sh [MiB, default 1024]
+set -u
+source "$(dirname "$0")/../tests/integration/sync_lib.sh"
+MIB=${1:-1024}
+BYTES=$((MIB * 1024 * 1024))
+
+sy_setup
+sy_start_daemon ${SY_DAEMON_ARGS:-}
+GR_WAIT_S=60 gr_wait sy_field_is crawl_status "Journal Crawl" || gr_fail "georepd never reached the journal"
+SB=$(gr_brick_path 2 s1)
+PB=$(gr_brick_path 1 p1)
+
+sy_write_conf paused
+GR_WAIT_S=20 gr_wait sy_field_is status Paused || gr_fail "session did not pause"
+gr_log "writing $MIB MiB on the primary (paused)"
+dd if=/dev/urandom of="$SY_PM/big" bs=1M count="$MIB" status=none || gr_fail "writing the file failed"
+sync
+
+# Baseline: the same bytes through ssh.
+t0=$(date +%s.%N)
+gr_ns ssh "${GR_SSH_OPTS[@]}" "root@$(gr_node_ip 2)" 'cat > /dev/null' <"$SY_PM/big" || gr_fail "baseline ssh failed"
+t1=$(date +%s.%N)
+
+sy_write_conf started
+python3 - "$SB/big" "$BYTES" <<'PY' || gr_fail "the file never arrived complete"
+import os, sys, time
+path, size = sys.argv[1], int(sys.argv[2])
+deadline = time.monotonic() + 600
+while time.monotonic() < deadline:
+    try:
+        if os.stat(path).st_size >= size:
+            sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.01)
+sys.exit(1)
+PY
+t2=$(date +%s.%N)
+GR_WAIT_S=120 gr_wait sy_field_is pending_data 0
+cmp -s "$PB/big" "$SB/big" || gr_fail "the secondary's copy differs from the primary's"
+
+# The overwrite.
+sleep 1.5   # let the status file settle so bytes_sent is current
+before=$(sy_status_field bytes_sent)
+OFF=$((BYTES / 2 + 7 * 4096))
+t3=$(date +%s.%N)
+dd if=/dev/urandom of="$SY_PM/big" bs=4096 count=1 seek=$((OFF / 4096)) conv=notrunc status=none
+t4=$(date +%s.%N)
+python3 - "$PB/big" "$SB/big" "$OFF" <<'PY' || gr_fail "the overwrite never arrived"
+import sys, time
+p, s, off = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def block(path):
+    with open(path, "rb") as f:
+        f.seek(off)
+        return f.read(4096)
+want = block(p)
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    if block(s) == want:
+        sys.exit(0)
+    time.sleep(0.002)
+sys.exit(1)
+PY
+t5=$(date +%s.%N)
+sleep 2.5
+after=$(sy_status_field bytes_sent)
+cmp -s "$PB/big" "$SB/big" || gr_fail "the copies differ after the overwrite"
+
+python3 - "$BYTES" "$t0" "$t1" "$t2" "$t4" "$t5" "$before" "$after" <<'PY'
+import sys
+size = int(sys.argv[1]); t0, t1, t2, t4, t5 = map(float, sys.argv[2:7]); b, a = int(sys.argv[7]), int(sys.argv[8])
+mb = size / 1e6
+base = mb / (t1 - t0); geo = mb / (t2 - t1)
+print("sync_big_file size=%d MiB" % (size >> 20))
+print("  baseline cat | ssh 'cat > /dev/null': %.1f MB/s" % base)
+print("  georep resume -> complete on the secondary brick: %.1f MB/s (%.1f s)" % (geo, t2 - t1))
+print("  ratio %.0f%% (target >= 80%%: %s)" % (100 * geo / base, "MET" if geo >= 0.8 * base else "MISSED"))
+sent = a - b
+print("  4 KiB overwrite: %d bytes sent (%.1fx the 4096 payload; target < 65536: %s), "
+      "%.3f s until on the secondary (target < 1 s: %s)" % (sent, sent / 4096.0,
+      "MET" if sent < 65536 else "MISSED", t5 - t4, "MET" if t5 - t4 < 1 else "MISSED"))
+PY
+sy_stop_daemon TERM
