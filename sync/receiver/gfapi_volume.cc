@@ -216,6 +216,15 @@ Result<std::string> GfapiVolume::AddGfidAccess(const std::string& volfile,
     return Status(Code::kFailedPrecondition,
                   "the volfile of " + volume + " defines no volume; is it a client volfile?");
   }
+  // GlusterFS's volfile parser runs text between backticks as a shell
+  // command. glusterd never generates any, so a volfile with one comes from
+  // something else answering as glusterd (--volfile-server): refuse it.
+  if (volfile.find('`') != std::string::npos) {
+    return Status(Code::kFailedPrecondition,
+                  "the volfile of " + volume +
+                      " contains a backtick (a shell command for GlusterFS's parser); "
+                      "refusing it: check which host answers as --volfile-server");
+  }
   std::string out = volfile;
   if (!out.empty() && out.back() != '\n') out.push_back('\n');
   out += "\nvolume " + top + "-georep-gfid-access\n"

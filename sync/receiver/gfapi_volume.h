@@ -31,7 +31,10 @@ struct GfapiOptions {
   // CLI's default socket when that is empty too).
   std::string volfile_server;
   std::string glusterd_sock;
-  std::string gluster_cli = "gluster";      // the CLI that fetches volfile and volume id
+  // The CLI that fetches volfile and volume id. Not a command-line option of
+  // georep-receiver: its arguments come over SSH from the primary, which
+  // must not choose a program for the secondary to run as root.
+  std::string gluster_cli = "gluster";
   std::string log_file;                     // gfapi's own log ("" = /dev/stderr)
   int log_level = 5;                        // GlusterFS gf_loglevel_t (5 = warning)
   // glfs_fini at destruction. It takes about 8 s (GlusterFS 10.3) and only

@@ -27,7 +27,6 @@ void Usage(FILE* out) {
                "  --volfile-server HOST    fetch SVOL's volfile from glusterd on HOST (TCP)\n"
                "  --glusterd-sock PATH     ... or from the local glusterd's socket (default:\n"
                "                           $GEOREP_GLUSTERD_SOCK, else the gluster CLI's default)\n"
-               "  --gluster PATH           gluster CLI used to fetch it (default gluster)\n"
                "  --log-file FILE          log here instead of stderr\n"
                "  --log-level LEVEL        debug, info, warning or error (default info)\n"
                "  --gfapi-log-file FILE    libgfapi's log (default: FILE.gfapi with --log-file,\n"
@@ -86,9 +85,6 @@ int main(int argc, char** argv) {
     } else if (arg == "--glusterd-sock") {
       if (!value(&v)) return receiver::kExitUsage;
       gfapi.glusterd_sock = v;
-    } else if (arg == "--gluster") {
-      if (!value(&v)) return receiver::kExitUsage;
-      gfapi.gluster_cli = v;
     } else if (arg == "--log-file") {
       if (!value(&v)) return receiver::kExitUsage;
       log_file = v;

@@ -44,5 +44,13 @@ TEST(ReceiverVolfile, TextWithoutVolumesIsRefused) {
   EXPECT_NE(out.status().message().find("client volfile"), std::string::npos);
 }
 
+TEST(ReceiverVolfile, VolfileWithAShellCommandIsRefused) {
+  // GlusterFS's parser would run `...` as a shell command.
+  const std::string evil = std::string(kVolfile) + "\n# `touch /tmp/pwned`\n";
+  Result<std::string> out = GfapiVolume::AddGfidAccess(evil, "sv");
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().message().find("backtick"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace georep::receiver
