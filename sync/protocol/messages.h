@@ -325,7 +325,7 @@ struct StatReply {
 };
 
 // Asks for the crc32c of [offset, offset+length) of regular file gfid, reading
-// at most to end of file.
+// at most to end of file and at most 64 MiB per request (see bytes_read).
 struct ChecksumRequest {
   uint64_t request_id = 0;
   Gfid gfid{};
