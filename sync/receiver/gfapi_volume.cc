@@ -460,17 +460,23 @@ void GfapiVolume::OnWriteDone(glfs_fd_t*, ssize_t ret, struct glfs_stat*, struct
   std::unique_ptr<AsyncWrite> w(static_cast<AsyncWrite*>(data));
   AsyncState* st = w->state;
   std::lock_guard<std::mutex> lock(st->mu);
+  // This runs on a gfapi thread and must not throw into C: the bookkeeping
+  // below never allocates, and recording the error (which does) is guarded.
   if (ret < 0 || static_cast<size_t>(ret) != w->length) {
-    st->errors.emplace_back(
-        w->gfid, Status::FromErrno(ret < 0 ? (err == ESTALE ? ENOENT : (err != 0 ? err : EIO)) : EIO,
-                                   "write GFID " + GfidToString(w->gfid) + " at " +
-                                       std::to_string(w->offset) +
-                                       (ret >= 0 ? " (short write)" : "")));
+    try {
+      const int e = ret < 0 ? (err == ESTALE ? ENOENT : (err != 0 ? err : EIO)) : EIO;
+      st->errors.emplace_back(w->gfid, Status::FromErrno(e, "write GFID " + GfidToString(w->gfid) +
+                                                                " at " + std::to_string(w->offset) +
+                                                                (ret >= 0 ? " (short write)" : "")));
+    } catch (...) {
+      st->lost_error = true;
+    }
   }
   --st->in_flight;
   st->bytes_in_flight -= w->length;
-  if (--st->per_file[w->gfid] == 0) {
-    st->per_file.erase(w->gfid);
+  auto pf = st->per_file.find(w->gfid);
+  if (pf != st->per_file.end() && --pf->second == 0) {
+    st->per_file.erase(pf);
     st->max_end.erase(w->gfid);
   }
   st->cv.notify_all();
@@ -616,6 +622,12 @@ std::vector<std::pair<Gfid, Status>> GfapiVolume::FlushAll() {
     std::lock_guard<std::mutex> lock(async_->mu);
     for (auto& e : async_->errors) errors.push_back(std::move(e));
     async_->errors.clear();
+    if (async_->lost_error) {
+      // Out of memory while recording a write error: charge it to every file
+      // written, so nothing is acknowledged as applied by mistake.
+      for (const auto& [gfid, fd] : fds_) errors.emplace_back(gfid, Status::FromErrno(ENOMEM, "write"));
+      async_->lost_error = false;
+    }
   }
   for (auto& [gfid, fd] : fds_) {
     if (glfs_close(fd) != 0) errors.emplace_back(gfid, Fail("close GFID " + GfidToString(gfid)));

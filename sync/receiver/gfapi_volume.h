@@ -97,6 +97,7 @@ class GfapiVolume final : public Volume {
     std::map<Gfid, uint64_t> max_end;  // per file: end of the furthest write in flight
     std::map<Gfid, int> per_file;      // per file: writes in flight
     std::vector<std::pair<Gfid, Status>> errors;
+    bool lost_error = false;  // a write failed but recording it ran out of memory
   };
   struct AsyncWrite;
   static void OnWriteDone(::glfs_fd* fd, ssize_t ret, ::glfs_stat* pre,
