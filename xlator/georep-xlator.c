@@ -53,6 +53,7 @@ enum georep_msgid {
     GEOREP_MSG_JOURNAL_APPEND_FAILED,
     GEOREP_MSG_JOURNAL_RECONF_FAILED,
     GEOREP_MSG_JOURNAL_OPENED,
+    GEOREP_MSG_JOURNAL_WARNING,
 };
 
 /* The DHT link-to xattr (dht's default "xattr-name" + ".linkto"). A file that
@@ -1436,6 +1437,22 @@ georep_log_options(xlator_t *this, const char *what,
            o->record_internal ? "on" : "off");
 }
 
+/* The journal's operator-facing messages (a consumer marked for a full
+ * resync by max-journal-size, failed appends or syncs, recovery after a
+ * crash), which it would otherwise print on glusterfsd's stderr, where nobody
+ * sees them. cookie is this translator. Called from io-threads and from the
+ * journal's own sync thread, possibly with the journal's lock held: gf_msg is
+ * thread-safe and never calls back into the journal. */
+static void
+georep_journal_warning(void *cookie, const char *message)
+{
+    xlator_t *this = cookie;
+
+    gf_msg(this ? this->name : "georep", GF_LOG_WARNING, 0,
+           GEOREP_MSG_JOURNAL_WARNING, "journal: %s",
+           message ? message : "(no message)");
+}
+
 static void
 georep_private_free(georep_private_t *priv)
 {
@@ -1479,6 +1496,8 @@ georep_init(xlator_t *this)
     priv->jopts.brick_path = priv->brick_path;
     priv->jopts.brick_id = priv->brick_id;
     priv->record_internal = priv->jopts.record_internal;
+    priv->jopts.on_warning = georep_journal_warning;
+    priv->jopts.warning_cookie = this;
 
     ret = georep_journal_open(&priv->jopts, &priv->journal, err, sizeof(err));
     if (ret) {
@@ -1542,6 +1561,8 @@ georep_reconfigure(xlator_t *this, dict_t *options)
     }
     jopts.brick_path = priv->brick_path;
     jopts.brick_id = priv->brick_id;
+    jopts.on_warning = priv->jopts.on_warning;
+    jopts.warning_cookie = priv->jopts.warning_cookie;
     ret = georep_journal_reconfigure(priv->journal, &jopts, err, sizeof(err));
     if (ret) {
         gf_msg(this->name, GF_LOG_ERROR, -ret, GEOREP_MSG_JOURNAL_RECONF_FAILED,

@@ -143,6 +143,15 @@ extern "C" int georep_journal_open(const georep_journal_options* options, georep
       SetErr(err, err_len, why);
       return -EINVAL;
     }
+    if (options->on_warning != nullptr) {
+      // Copies of the pointer and cookie: the C options struct need not
+      // outlive this call. The C function cannot throw, and c_str() does not.
+      georep_journal_warning_fn fn = options->on_warning;
+      void* cookie = options->warning_cookie;
+      wo.on_warning = [fn, cookie](const std::string& message) noexcept {
+        fn(cookie, message.c_str());
+      };
+    }
     auto writer = JournalWriter::Open(wo);
     if (!writer.ok()) {
       SetErr(err, err_len, writer.status().ToString());

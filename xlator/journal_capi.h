@@ -85,6 +85,15 @@ enum georep_fsync_policy {
     GEOREP_FSYNC_ALWAYS = 2,   /* fdatasync before each fop is acknowledged */
 };
 
+/* Receives the journal's operator-facing messages (consumers marked for a
+ * full resync by the size cap, failed appends, failed syncs, segments removed
+ * behind the writer's back), each one complete sentence without a trailing
+ * newline. Called from any appending thread or the journal's own background
+ * sync thread, possibly while the journal holds its lock: it must be
+ * thread-safe, must not call georep_journal_* and must return (not longjmp).
+ * message is valid only during the call. */
+typedef void (*georep_journal_warning_fn)(void *cookie, const char *message);
+
 struct georep_journal_options {
     const char *brick_path;        /* the brick root; journal lives below it */
     const char *brick_id;          /* recorded in segment headers */
@@ -93,6 +102,12 @@ struct georep_journal_options {
     int fsync_policy;              /* enum georep_fsync_policy */
     uint32_t fsync_interval_ms;
     int record_internal;           /* 0: skip fops of rebalance/self-heal/other internal */
+    /* Taken at open only (reconfigure keeps the first ones). NULL: the
+     * messages go to stderr, which a brick process discards. cookie is
+     * passed back unchanged and must stay valid until georep_journal_close
+     * returns. */
+    georep_journal_warning_fn on_warning;
+    void *warning_cookie;
 };
 
 typedef struct georep_journal georep_journal_t;

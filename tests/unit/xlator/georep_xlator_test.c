@@ -7,13 +7,16 @@
  * is replaced by fake_journal_capi.c, which records every event appended.
  * libglusterfs is real (dicts, frames, option parsing and validation). */
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -1330,6 +1333,115 @@ test_init__maps_every_option(void **state)
     assert_int_equal(fake_journal.closes, 1);
 }
 
+/* Runs the journal's warning callback as the journal's own sync thread does:
+ * on a thread GlusterFS did not create (THIS is the global translator). */
+struct warning_call {
+    georep_journal_warning_fn fn;
+    void *cookie;
+    const char *message;
+};
+
+static void *
+call_warning_on_foreign_thread(void *arg)
+{
+    struct warning_call *c = arg;
+
+    c->fn(c->cookie, c->message);
+    return NULL;
+}
+
+/* Sends the log to a scratch file for the duration of fn, returns what was
+ * logged (malloc'd), and puts the test logging back as global_setup left it. */
+static char *
+capture_log(void (*fn)(void))
+{
+    char path[] = "/tmp/georep_xlator_test_log.XXXXXX";
+    int fd = mkstemp(path);
+    gf_loglevel_t old_level = ctx->log.loglevel;
+    FILE *f = NULL;
+    char *text = calloc(1, 65536);
+    size_t n = 0;
+
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(gf_log_init(ctx, path, NULL), 0);
+    ctx->log.loglevel = GF_LOG_INFO;
+    fn();
+    ctx->log.loglevel = old_level;
+    if (getenv("GEOREP_TEST_LOG"))
+        gf_log_init(ctx, "-", NULL);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(text, 1, 65535, f);
+    text[n] = '\0';
+    fclose(f);
+    unlink(path);
+    return text;
+}
+
+static void
+emit_size_cap_warnings(void)
+{
+    struct warning_call c = {
+        .fn = fake_journal.opened_with.on_warning,
+        .cookie = fake_journal.opened_with.warning_cookie,
+        .message = "journal size cap reached: consumer 'w1' needs a full "
+                   "resync",
+    };
+    pthread_t t;
+    xlator_t *old = THIS;
+
+    /* From an io-thread (THIS is the translator) and from a thread of the
+     * journal's own. */
+    THIS = gx;
+    c.fn(c.cookie, "append path warning");
+    THIS = old;
+    assert_int_equal(
+        pthread_create(&t, NULL, call_warning_on_foreign_thread, &c), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+}
+
+static void
+test_init__routes_journal_warnings_to_the_brick_log(void **state)
+{
+    char *logged = NULL;
+    char msgid[32];
+
+    /* The glue hands the journal a callback whose cookie is the translator
+     * and keeps them on reconfigure. */
+    assert_non_null(fake_journal.opened_with.on_warning);
+    assert_ptr_equal(fake_journal.opened_with.warning_cookie, gx);
+
+    logged = capture_log(emit_size_cap_warnings);
+    /* Both calls reach the log at WARNING level ("W"), under the translator's
+     * name and the journal-warning message id (GEOREP_MSGID_BASE + 8). */
+    snprintf(msgid, sizeof(msgid), "[MSGID: %d]",
+             GLFS_MSGID_END + 64 * GLFS_MSGID_SEGMENT + 8);
+    assert_non_null(strstr(logged, "append path warning"));
+    assert_non_null(strstr(logged, "consumer 'w1' needs a full resync"));
+    assert_non_null(strstr(logged, "] W ["));
+    assert_non_null(strstr(logged, msgid));
+    assert_non_null(strstr(logged, "test-georep"));
+    free(logged);
+}
+
+static void
+test_reconfigure__keeps_the_warning_callback(void **state)
+{
+    dict_t *opts = dict_new();
+    xlator_t *old = THIS;
+
+    assert_int_equal(dict_set_str(opts, "journal-fsync", "always"), 0);
+    THIS = gx;
+    assert_int_equal(xlator_api.reconfigure(gx, opts), 0);
+    THIS = old;
+    dict_unref(opts);
+    assert_int_equal(fake_journal.reconfigures, 1);
+    assert_ptr_equal(fake_journal.reconfigured_with.on_warning,
+                     fake_journal.opened_with.on_warning);
+    assert_ptr_equal(fake_journal.reconfigured_with.warning_cookie, gx);
+}
+
 static void
 test_init__fails_when_the_journal_cannot_open(void **state)
 {
@@ -1528,6 +1640,8 @@ main(void)
         T(test_init__takes_brick_path_from_posix_child_and_defaults),
         T(test_init__maps_every_option),
         T(test_init__fails_when_the_journal_cannot_open),
+        T(test_init__routes_journal_warnings_to_the_brick_log),
+        T(test_reconfigure__keeps_the_warning_callback),
         T(test_init__fails_without_posix_child_or_brick_path),
         T(test_init__rejects_max_size_below_segment_size),
         T(test_options__table_refuses_bad_values),
