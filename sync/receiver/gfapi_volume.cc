@@ -303,22 +303,29 @@ Result<std::unique_ptr<GfapiVolume>> GfapiVolume::Mount(const GfapiOptions& o) {
   const int init = set == 0 ? glfs_init(fs) : -1;
   const int init_errno = Errno();
   ::unlink(path);
+  // glfs_fini takes seconds; a process about to exit skips it (GfapiOptions).
+  auto release = [&o](glfs_t* f) {
+    if (o.fini_on_destroy) glfs_fini(f);
+  };
   if (init != 0) {
-    glfs_fini(fs);
+    release(fs);
     return Status(Code::kUnavailable,
-                  Status::FromErrno(init_errno, "cannot mount " + where + " with gfid-access")
+                  Status::FromErrno(init_errno, "cannot mount " + where +
+                                                    " with gfid-access; check that the volume is "
+                                                    "started and its bricks are online (gluster "
+                                                    "volume status " + o.volume + ")")
                       .message());
   }
   if (glfs_setfspid(fs, -1) != 0) {
     Status st = Fail("glfs_setfspid(-1) on " + where);
-    glfs_fini(fs);
+    release(fs);
     return st;
   }
   struct stat st;
   if (glfs_lstat(fs, "/.gfid", &st) != 0) {
     Status s = Status(Code::kFailedPrecondition,
                       Fail("the gfid-access translator does not answer on " + where).message());
-    glfs_fini(fs);
+    release(fs);
     return s;
   }
   log::Info(kLog, "mounted " + where + ", volume id " + GfidToString(id));
