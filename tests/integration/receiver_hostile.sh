@@ -198,4 +198,11 @@ GEOREP_GLUSTERD_SOCK="$(gr_node_sock 1)" gr_ns "$CLIENT" "$W/idle.in" -- "$RECEI
 expect_line idle '^ERROR IDLE_TIMEOUT '
 expect_line idle '^EXIT 5$'
 
+# 11. The secondary volume stopped: VOLUME_UNAVAILABLE naming the fix, exit 4.
+gr_gluster 1 volume stop sv >/dev/null || gr_fail "volume stop sv failed"
+echo "$HELLO" >"$W/stopped.in"
+case_run stopped
+expect_line stopped '^ERROR VOLUME_UNAVAILABLE .*volume status sv'
+expect_line stopped '^EXIT 4$'
+
 echo "receiver_hostile: 1 passed, 0 failed"
