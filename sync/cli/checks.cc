@@ -120,4 +120,84 @@ std::string CheckRoom(const std::string& secondary_volume, const std::string& ho
          ". Fix: add bricks or space to the secondary volume, or add force to create anyway";
 }
 
+std::string VolumeRestartCommand(const std::string& pvol) {
+  return "gluster volume stop " + pvol + " && gluster volume start " + pvol;
+}
+
+std::string TranslatorOptionConflict(const std::string& pvol, const std::string& value) {
+  if (value.empty() || value == kTranslatorPlacement) return "";
+  return std::string("Primary volume ") + pvol + " has " + kTranslatorOption + " set to '" + value +
+         "': georep's translator must sit directly above posix to record every change that reaches the bricks. "
+         "Fix: gluster volume set " + pvol + " " + kTranslatorOption + " " + kTranslatorPlacement +
+         ", then restart the volume (" + VolumeRestartCommand(pvol) + ")";
+}
+
+std::string TranslatorOptionMissing(const std::string& pvol) {
+  return std::string("Primary volume ") + pvol + " does not load georep's translator (" + kTranslatorOption +
+         " is not set), so no change on it would be recorded. Fix: gluster volume set " + pvol + " " +
+         kTranslatorOption + " " + kTranslatorPlacement + ", then restart the volume (" +
+         VolumeRestartCommand(pvol) + ")";
+}
+
+std::string RestartBeforeStartNotice(const std::string& pvol, const std::string& session_display) {
+  return std::string("The bricks of ") + pvol + " load georep's translator (" + kTranslatorOption + " " +
+         kTranslatorPlacement + ") only when they restart, and start refuses until every brick records changes. "
+         "Restart the volume, then start the session:\n"
+         "    gluster volume stop " + pvol + "\n"
+         "    gluster volume start " + pvol + "\n"
+         "    georep " + session_display + " start\n";
+}
+
+namespace {
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+}  // namespace
+
+JournalVerdict CheckJournalWriters(const std::string& pvol, const std::vector<BrickJournal>& bricks,
+                                   bool allow_offline) {
+  std::vector<std::string> unknown, detached, offline;
+  for (const BrickJournal& b : bricks) {
+    if (b.writer) continue;  // recording, whatever volume status said a moment ago
+    if (!b.error.empty()) {
+      unknown.push_back(b.brick + " (" + b.error + ")");
+    } else if (!b.probed) {
+      unknown.push_back(b.brick + " (its node did not report on it)");
+    } else if (b.online) {
+      detached.push_back(b.brick);
+    } else {
+      offline.push_back(b.brick);
+    }
+  }
+  JournalVerdict v;
+  std::string off = offline.empty() ? ""
+                                    : "Brick(s) " + JoinNames(offline) + " of primary volume " + pvol +
+                                          " are offline";
+  if (!detached.empty()) {
+    v.refusal = "Brick(s) " + JoinNames(detached) + " of primary volume " + pvol +
+                " run without georep's translator: their changes would not be recorded (the translator loads "
+                "when a brick starts). Fix: restart the volume: " + VolumeRestartCommand(pvol);
+    if (!off.empty()) v.refusal += ". Also: " + off;
+    return v;
+  }
+  if (!unknown.empty()) {
+    v.refusal = "Cannot tell whether these bricks of primary volume " + pvol + " record changes: " +
+                JoinNames(unknown) + ". Fix the cause and retry";
+    return v;
+  }
+  if (offline.empty()) return v;
+  if (allow_offline) {
+    v.warning = "Warning: " + off + "; their workers begin when they are back (they load the translator when they "
+                "start)";
+  } else {
+    v.refusal = off + ". Fix: bring them back (gluster volume start " + pvol +
+                " force), or add force to start the session now: their workers begin when they are back";
+  }
+  return v;
+}
+
 }  // namespace georep::cli

@@ -62,4 +62,41 @@ std::string CheckRoom(const std::string& secondary_volume, const std::string& ho
                       unsigned long long secondary_avail);
 std::string HumanBytes(unsigned long long bytes);
 
+// The journal writer. Every brick of the primary volume must run georep's
+// translator, or the changes made on it are never recorded: glusterd puts it
+// in the brick graph for `user.xlator.georep posix` (directly above posix, so
+// it sees every change that reaches the disk), and a brick process loads it
+// only when it starts.
+constexpr const char* kTranslatorOption = "user.xlator.georep";
+constexpr const char* kTranslatorPlacement = "posix";
+
+// "gluster volume stop <vol> && gluster volume start <vol>".
+std::string VolumeRestartCommand(const std::string& pvol);
+// The refusal when the option holds another placement ("" when `value` is
+// empty or posix).
+std::string TranslatorOptionConflict(const std::string& pvol, const std::string& value);
+// The refusal for start/resume when the option is not set at all.
+std::string TranslatorOptionMissing(const std::string& pvol);
+// What create prints when the running bricks do not load the translator yet:
+// the exact commands to run before start.
+std::string RestartBeforeStartNotice(const std::string& pvol, const std::string& session_display);
+
+struct BrickJournal {
+  std::string brick;    // host:path
+  bool online = false;  // per `gluster volume status`
+  bool probed = false;  // the brick's node reported on its journal
+  bool writer = false;  // a brick process holds the journal (JournalWriterAttached)
+  std::string error;    // the probe failed
+};
+struct JournalVerdict {
+  std::string refusal;  // "" when the command may go on
+  std::string warning;  // offline bricks, when they are allowed
+};
+// A running brick without a writer is always refused (its changes would be
+// lost silently); so is a brick that could not be probed. An offline brick
+// has no writer either, but loads the translator when it starts again: it is
+// refused unless `allow_offline` (start force, resume), then a warning.
+JournalVerdict CheckJournalWriters(const std::string& pvol, const std::vector<BrickJournal>& bricks,
+                                   bool allow_offline);
+
 }  // namespace georep::cli

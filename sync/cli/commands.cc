@@ -91,6 +91,12 @@ class Cli {
   std::string ExecuteAll(const std::string& op, const std::vector<std::string>& args,
                          std::vector<PeerLine>* lines);
   std::string NodeName(const std::string& uuid) const;
+  // Asks every primary node whether its bricks' journals have a live writer
+  // (and, with `no_translator`, which nodes lack the translator file).
+  std::string ProbeJournals(const VolumeInfo& pv, std::vector<BrickJournal>* bricks,
+                            std::vector<std::string>* no_translator);
+  // start/resume: the translator is configured and every brick records.
+  std::string CheckRecording(const std::string& pvol, bool allow_offline);
 
   std::vector<std::string> AdminSsh(const Target& t, int port) const;
   // Runs `peer_georep remote <op> args` on the secondary host as the admin.
@@ -169,6 +175,57 @@ std::string Cli::ExecuteAll(const std::string& op, const std::vector<std::string
     if (pl.kind == "error") return "on " + NodeName(pl.node) + ": " + pl.Get("msg");
   }
   return "";
+}
+
+std::string Cli::ProbeJournals(const VolumeInfo& pv, std::vector<BrickJournal>* bricks,
+                               std::vector<std::string>* no_translator) {
+  Result<std::map<std::string, bool>> online = gluster_.BricksOnline(pv.name);
+  if (!online.ok()) return online.status().message();
+  std::string list;
+  for (const Brick& b : pv.bricks) list += b.node_uuid + " " + b.path + "\n";
+  std::vector<std::string> args = {KeyArg("bricks", list)};
+  if (no_translator != nullptr) args.push_back(KeyArg("translator", "yes"));
+  std::vector<PeerLine> lines;
+  if (std::string f = ExecuteAll("journal", args, &lines); !f.empty()) return f;
+  for (const Brick& b : pv.bricks) {
+    BrickJournal j;
+    j.brick = b.Name();
+    auto it = online->find(b.Name());
+    j.online = it != online->end() && it->second;
+    for (const PeerLine& pl : lines) {
+      if (pl.kind != "journal" || pl.node != b.node_uuid || pl.Get("path") != b.path) continue;
+      j.probed = true;
+      j.writer = pl.Get("writer") == "yes";
+      if (pl.Get("writer") != "yes" && pl.Get("writer") != "no") j.error = pl.Get("msg");
+    }
+    bricks->push_back(j);
+  }
+  if (no_translator != nullptr) {
+    for (const PeerLine& pl : lines) {
+      if (pl.kind == "translator" && pl.Get("installed") != "yes") {
+        no_translator->push_back(NodeName(pl.node) + " (" + pl.Get("path") + ")");
+      }
+    }
+  }
+  return "";
+}
+
+std::string Cli::CheckRecording(const std::string& pvol, bool allow_offline) {
+  Result<VolumeInfo> pv = gluster_.Volume(pvol);
+  if (!pv.ok()) {
+    if (pv.status().code() == Code::kNotFound) return "Primary volume " + pvol + " does not exist.";
+    return pv.status().message();
+  }
+  std::string option = pv->Option(kTranslatorOption);
+  if (std::string m = TranslatorOptionConflict(pvol, option); !m.empty()) return m;
+  if (option.empty()) return TranslatorOptionMissing(pvol);
+  std::vector<BrickJournal> bricks;
+  if (std::string f = ProbeJournals(*pv, &bricks, nullptr); !f.empty()) {
+    return "Cannot check that the bricks of " + pvol + " record changes: " + f;
+  }
+  JournalVerdict v = CheckJournalWriters(pvol, bricks, allow_offline);
+  if (!v.warning.empty()) err_ << v.warning << "\n";
+  return v.refusal;
 }
 
 bool Cli::LoadSession(const std::string& pvol, const Target& t, KeyValues* conf, std::string* fail) {
@@ -367,6 +424,8 @@ int Cli::Create(const std::string& pvol, const Target& t, const CreateFlags& f) 
   if (!pv->started()) {
     return Fail("Primary volume " + pvol + " is not started (" + pv->status + "). Fix: gluster volume start " + pvol);
   }
+  const std::string translator_option = pv->Option(kTranslatorOption);
+  if (std::string m = TranslatorOptionConflict(pvol, translator_option); !m.empty()) return Fail(m);
   // 2. An existing session.
   std::string existing_text;
   bool exists = ReadFile(SessionConfPath(o_.state_dir, name), &existing_text);
@@ -538,6 +597,24 @@ int Cli::Create(const std::string& pvol, const Target& t, const CreateFlags& f) 
   Result<std::string> known = HostKeysFor(t, f.ssh_port);
   if (!known.ok()) return Fail(known.status().message());
 
+  // 12. The translator file on every primary node: a brick whose graph names
+  // a missing translator does not start, so the option is only set when all
+  // nodes have it. Whether the running bricks already record decides the
+  // restart notice below.
+  std::vector<BrickJournal> journals;
+  {
+    std::vector<std::string> missing;
+    if (std::string fail = ProbeJournals(*pv, &journals, &missing); !fail.empty()) {
+      return Fail("Cannot check georep's translator on the primary nodes: " + fail);
+    }
+    if (!missing.empty()) {
+      std::string nodes;
+      for (const std::string& m : missing) nodes += (nodes.empty() ? "" : ", ") + m;
+      return Fail("georep's translator is not installed on primary node(s) " + nodes +
+                  "; bricks there could not load it. Fix: install the same georep on every primary node");
+    }
+  }
+
   for (const std::string& w : warnings) err_ << w << "\n";
 
   // 12. push-pem: the keys into the account's authorized_keys on the secondary.
@@ -573,10 +650,25 @@ int Cli::Create(const std::string& pvol, const Target& t, const CreateFlags& f) 
   }
   SetValue(&conf, "state", "created");
   SetValue(&conf, "checkpoint", "");
+  // The journal writer joins the brick graph (effective at the volume's
+  // next start); undone with the session if a later step fails.
+  bool translator_set = false;
   auto rollback = [&]() {
     std::vector<PeerLine> ignored;
     (void)ExecuteAll("session-delete", {KeyArg("name", name), KeyArg("reset", exists ? "no" : "yes")}, &ignored);
+    if (translator_set) {
+      if (::georep::Status st = gluster_.VolumeReset(pvol, kTranslatorOption); !st.ok()) {
+        err_ << "Warning: " << st.message() << "; run `gluster volume reset " << pvol << " " << kTranslatorOption
+             << "` if no other session needs it\n";
+      }
+    }
   };
+  if (translator_option.empty()) {
+    if (::georep::Status st = gluster_.VolumeSet(pvol, kTranslatorOption, kTranslatorPlacement); !st.ok()) {
+      return Fail("Cannot add georep's translator to primary volume " + pvol + ": " + st.message());
+    }
+    translator_set = true;
+  }
   if (std::string fail = WriteEverywhere(name, conf, exists ? "any" : "create", &*known); !fail.empty()) {
     rollback();
     return Fail("Cannot create the session: " + fail);
@@ -614,6 +706,12 @@ int Cli::Create(const std::string& pvol, const Target& t, const CreateFlags& f) 
          << "\n";
   }
   out_ << "Creating georep session between " << Amp(pvol, t) << " has been successful\n";
+  bool restart_needed = translator_set;
+  for (const BrickJournal& j : journals) restart_needed = restart_needed || (j.online && !j.writer);
+  if (translator_set) {
+    out_ << kTranslatorOption << " set to " << kTranslatorPlacement << " on primary volume " << pvol << "\n";
+  }
+  if (restart_needed) out_ << RestartBeforeStartNotice(pvol, pvol + " " + t.Display());
   return 0;
 }
 
@@ -633,6 +731,9 @@ int Cli::StateChange(const std::string& pvol, const Target& t, const std::string
       if (!pv.ok()) return Fail(pv.status().message());
       if (!pv->started()) return Fail("Primary volume " + pvol + " is not started. Fix: gluster volume start " + pvol);
     }
+    // Never skipped, not even by force: a brick without its journal writer
+    // loses every change made on it, silently. Offline bricks pass with force.
+    if (std::string m = CheckRecording(pvol, force); !m.empty()) return Fail(m);
     next = "started";
   } else if (verb == "stop") {
     if (state != "started" && state != "paused" && !force) {
@@ -650,6 +751,10 @@ int Cli::StateChange(const std::string& pvol, const Target& t, const std::string
     if (state != "paused" && state != "started") {
       return Fail("georep session between " + Between(pvol, t) + " is not running; start it first.");
     }
+    // The journal keeps recording while paused, but a volume restarted
+    // without the translator in the meantime would not: one probe, same rule
+    // as start. Offline bricks only warn (the session was running already).
+    if (std::string m = CheckRecording(pvol, true); !m.empty()) return Fail(m);
     next = "started";
   }
   SetValue(&conf, "state", next);

@@ -118,6 +118,37 @@ Result<VolumeInfo> ParseVolumeInfoXml(const std::string& xml, const std::string&
   return Status(Code::kNotFound, "Volume " + volume + " does not exist");
 }
 
+Result<std::map<std::string, bool>> ParseVolumeStatusXml(const std::string& xml, const std::string& volume) {
+  std::map<std::string, bool> online;
+  std::string op_ret, errstr;
+  if (!XmlText(xml, "opRet", &op_ret)) {
+    return Status(Code::kIOError, "unexpected answer from glusterd to 'volume status " + volume + "'");
+  }
+  if (op_ret != "0") {
+    XmlText(xml, "opErrstr", &errstr);
+    if (errstr.find("is not started") != std::string::npos) return online;
+    if (errstr.find("does not exist") != std::string::npos) {
+      return Status(Code::kNotFound, "Volume " + volume + " does not exist");
+    }
+    return Status(Code::kIOError, "volume status " + volume + " failed: " + errstr);
+  }
+  for (std::string_view vol : XmlBlocks(xml, "volume")) {
+    std::string name;
+    if (!XmlText(vol, "volName", &name) || name != volume) continue;
+    for (std::string_view node : XmlBlocks(vol, "node")) {
+      std::string host, path, status;
+      // Self-heal and NFS daemons are listed as nodes too, with a host name
+      // as their path.
+      if (!XmlText(node, "hostname", &host) || !XmlText(node, "path", &path) || path.empty() || path[0] != '/') {
+        continue;
+      }
+      XmlText(node, "status", &status);
+      online[host + ":" + path] = status == "1";
+    }
+  }
+  return online;
+}
+
 std::vector<PoolPeer> ParsePoolList(const std::string& text) {
   std::vector<PoolPeer> peers;
   for (const std::string& line : Split(text, '\n')) {
@@ -251,6 +282,25 @@ Status Gluster::VolumeSet(const std::string& volume, const std::string& key, con
                                       " failed: " + Trim(r->err + r->out));
   }
   return Status::Ok();
+}
+
+Status Gluster::VolumeReset(const std::string& volume, const std::string& key) {
+  Result<ProcessResult> r = RunGluster({"volume", "reset", volume, key}, kGlusterTimeoutS);
+  if (!r.ok()) return r.status();
+  if (r->exit_code != 0) {
+    return Status(Code::kIOError, "gluster volume reset " + volume + " " + key + " failed: " + Trim(r->err + r->out));
+  }
+  return Status::Ok();
+}
+
+Result<std::map<std::string, bool>> Gluster::BricksOnline(const std::string& volume) {
+  Result<ProcessResult> r = RunGluster({"--xml", "volume", "status", volume}, kGlusterTimeoutS);
+  if (!r.ok()) return r.status();
+  if (r->timed_out || r->out.find("<opRet>") == std::string::npos) {
+    return Status(Code::kUnavailable, "cannot query the local glusterd for the status of " + volume + " (" +
+                                          Trim(r->err + r->out) + ")");
+  }
+  return ParseVolumeStatusXml(r->out, volume);
 }
 
 }  // namespace georep::cli

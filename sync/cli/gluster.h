@@ -50,6 +50,11 @@ struct VolumeInfo {
 // volume does not exist.
 Result<VolumeInfo> ParseVolumeInfoXml(const std::string& xml, const std::string& volume);
 
+// Whether each brick ("host:path") of `volume` is online, from `gluster
+// --xml volume status <vol>`. A volume that is not started has no online
+// brick (empty map); kNotFound when the volume does not exist.
+Result<std::map<std::string, bool>> ParseVolumeStatusXml(const std::string& xml, const std::string& volume);
+
 struct PoolPeer {
   std::string uuid;
   std::string hostname;  // "localhost" for the node answering
@@ -83,6 +88,10 @@ class Gluster {
   Result<std::vector<PeerLine>> Execute(const std::string& op, const std::vector<std::string>& args);
   // `gluster volume set <vol> <key> <value>` on the local glusterd.
   Status VolumeSet(const std::string& volume, const std::string& key, const std::string& value);
+  // `gluster volume reset <vol> <key>` on the local glusterd.
+  Status VolumeReset(const std::string& volume, const std::string& key);
+  // Online state of each brick ("host:path"), see ParseVolumeStatusXml.
+  Result<std::map<std::string, bool>> BricksOnline(const std::string& volume);
 
   std::vector<std::string> BaseArgv() const;
 

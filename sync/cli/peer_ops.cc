@@ -12,6 +12,7 @@
 #include <ctime>
 #include <iostream>
 
+#include "journal/writer.h"
 #include "sync/cli/gluster.h"
 #include "sync/cli/paths.h"
 #include "sync/cli/process.h"
@@ -26,6 +27,7 @@ namespace {
 
 constexpr int kSshCheckTimeoutS = 30;
 constexpr int kKeygenTimeoutS = 60;
+constexpr int kXlatorDirTimeoutS = 30;
 // What the CLI sends to check that a replication key reaches the gate.
 constexpr const char* kProbeCommand = "georep-probe";
 constexpr const char* kProbeAnswer = "georep-gate ok";
@@ -241,6 +243,47 @@ std::string OpInstallKeys(const NodeContext& ctx, const std::map<std::string, st
   return Line(ctx, "ok", {{"installed", std::to_string(keys.size())}, {"hostname", ctx.hostname}});
 }
 
+// Whether the georep translator is where brick processes load it from
+// (`user.xlator.georep` names <xlatordir>/user/georep.so; a brick whose
+// graph names a missing translator does not start).
+std::string TranslatorLine(const NodeContext& ctx) {
+  Result<ProcessResult> r = RunProcess({"glusterfs", "--print-xlatordir"}, kXlatorDirTimeoutS);
+  if (!r.ok()) return Error(ctx, "cannot run glusterfs --print-xlatordir: " + r.status().message());
+  std::string dir = Trim(r->out);
+  if (r->exit_code != 0 || dir.empty() || dir[0] != '/') {
+    return Error(ctx, "glusterfs --print-xlatordir failed: " + Trim(r->err + r->out));
+  }
+  std::string so = dir + "/user/georep.so";
+  return Line(ctx, "translator",
+              {{"path", so}, {"installed", access(so.c_str(), R_OK) == 0 ? "yes" : "no"}, {"hostname", ctx.hostname}});
+}
+
+// Reports, for each brick of this node among `bricks` ("<node-uuid> <path>"
+// lines), whether a brick process holds its journal. With translator=yes also
+// whether the translator is installed here.
+std::string OpJournal(const NodeContext& ctx, const std::map<std::string, std::string>& a) {
+  std::string out;
+  if (Arg(a, "translator") == "yes") out += TranslatorLine(ctx);
+  for (const std::string& line : Split(Arg(a, "bricks"), '\n')) {
+    size_t sp = line.find(' ');
+    if (sp == std::string::npos || line.substr(0, sp) != ctx.node) continue;
+    std::string path = line.substr(sp + 1);
+    if (path.empty() || path[0] != '/') continue;
+    Result<bool> w = journal::JournalWriterAttached(path);
+    KeyValues f = {{"path", path}};
+    if (w.ok()) {
+      f.emplace_back("writer", *w ? "yes" : "no");
+    } else {
+      f.emplace_back("writer", "unknown");
+      f.emplace_back("msg", w.status().message());
+    }
+    out += Line(ctx, "journal", f);
+  }
+  // Always answer, so that the CLI can tell this node took part.
+  if (out.empty()) out = Line(ctx, "none");
+  return out;
+}
+
 std::string OpClock(const NodeContext& ctx) {
   KeyValues f = ClockFields();
   f.emplace_back("hostname", ctx.hostname);
@@ -281,6 +324,7 @@ std::string RunNodeOp(const NodeContext& ctx, const std::string& op,
   if (op == "account") return OpAccount(ctx, args);
   if (op == "install-keys") return OpInstallKeys(ctx, args);
   if (op == "clock") return OpClock(ctx);
+  if (op == "journal") return OpJournal(ctx, args);
   return Error(ctx, "unknown operation '" + op + "' (georep versions differ between nodes?)");
 }
 

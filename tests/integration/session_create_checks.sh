@@ -2,7 +2,8 @@
 # Every check `georep create` makes, failing one at a time on a two-node
 # primary and a two-node secondary cluster: the exact message, exit code 1,
 # and nothing left behind (no session on any primary node, no
-# features.read-only on the secondary).
+# features.read-only on the secondary, user.xlator.georep on the primary only
+# once a create succeeded).
 source "$(dirname "$0")/session_lib.sh"
 set -u
 
@@ -12,9 +13,13 @@ sl_secondary_volume sv "3:sb1 4:sb2"
 gr_ns "$SL_B/sync/cli/georep-sshkey" generate --glusterd-sock="$(gr_node_sock 1)" \
   --state-dir="$(gr_node_state_dir 1)" >/dev/null || gr_fail "georep-sshkey generate failed"
 
+# georep's translator is installed (as a package would); create sets the option.
+gr_install_xlator
+XLATOR_WANT=""  # user.xlator.georep on pv once a create has succeeded
 nothing_left() {
   sl_no_sessions
   [ "$(sl_read_only sv)" != on ] || gr_fail "features.read-only was left on sv"
+  [ "$(sl_xlator_option pv)" = "$XLATOR_WANT" ] || gr_fail "user.xlator.georep on pv is '$(sl_xlator_option pv)', expected '$XLATOR_WANT'"
 }
 
 FORCE=()
@@ -105,9 +110,17 @@ sl_expect 1 "Refused: the volumes look swapped: primary volume pv is read-only (
 gr_gluster 1 volume reset pv features.read-only >/dev/null || gr_fail "volume reset"
 nothing_left
 
+# The translator placed elsewhere than directly above posix is refused, not
+# changed behind the admin's back (force does not skip it).
+gr_gluster 1 volume set pv user.xlator.georep changelog >/dev/null || gr_fail "volume set user.xlator.georep"
+sl_expect 1 "Primary volume pv has user.xlator.georep set to 'changelog'" 1 pv snode1::sv create push-pem force
+gr_gluster 1 volume reset pv user.xlator.georep >/dev/null || gr_fail "volume reset user.xlator.georep"
+nothing_left
+
 # The direction guard: once pv replicates to sv, creating sv -> pv from the
 # secondary cluster is refused (force does not skip it).
 sl_run 1 pv snode1::sv create push-pem "${FORCE[@]}" || gr_fail "create pv -> sv failed"
+XLATOR_WANT=posix
 sl_expect 1 "Refused: pv on pnode1 is already a georep primary of sv (session pv__snode1__sv)" 3 sv pnode1::pv create push-pem force
 left=$(ls -d "$(gr_node_state_dir 3)"/sessions/* 2>/dev/null)
 [ -z "$left" ] || gr_fail "refused create left a session on node 3: $left"
@@ -122,7 +135,9 @@ grep -qF "Note: features.read-only is not set on sv by this command" <<<"$out" |
 [ "$(sl_read_only sv)" != on ] || gr_fail "no-verify changed the secondary"
 sl_run 1 pv snode1::sv delete || gr_fail "delete failed"
 # Without the keys on the secondary, no-verify fails at the SSH check and
-# leaves nothing behind.
+# leaves nothing behind: the translator option it set is reset too.
+gr_gluster 1 volume reset pv user.xlator.georep >/dev/null || gr_fail "volume reset user.xlator.georep"
+XLATOR_WANT=""
 sed -i "\|$(cut -d' ' -f2 "$(gr_node_state_dir 2)/keys/georep_secret.pem.pub")|d" /root/.ssh/authorized_keys
 sl_expect 1 "Primary node cannot reach root@snode1 over SSH with its replication key: on 127.1.1.2:" 1 pv snode1::sv create no-verify "${FORCE[@]}"
 nothing_left

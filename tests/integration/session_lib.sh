@@ -111,6 +111,12 @@ sl_georep() {
     --receiver-command="$SL_B/sync/receiver/georep-receiver --volfile-server snode1" "$@"
 }
 
+# The value of user.xlator.georep on VOL of the primary pool ("" when unset).
+sl_xlator_option() {
+  gr_gluster 1 --xml volume info "$1" | tr -d '\n' |
+    sed -n 's|.*<name>user\.xlator\.georep</name>[[:space:]]*<value>\([^<]*\)</value>.*|\1|p'
+}
+
 # Prints the admin's transcript line and runs it; output goes to stdout.
 sl_run() {
   local n=$1; shift

@@ -2,8 +2,10 @@
 # The administrator's whole workflow with georep on a two-node primary and a
 # two-node secondary cluster: status before and after create, keys, create
 # push-pem as root and with a non-root account (plus set_georep_pem_keys.sh),
-# config, start, data showing up on the secondary, status detail, checkpoint,
-# pause/resume, stop, delete (which lifts features.read-only explicitly).
+# config, start (refused until a volume restart loads the journal writer that
+# create configured, and while a brick is offline), data showing up on the
+# secondary, status detail, checkpoint, pause/resume, stop, delete (which lifts
+# features.read-only explicitly).
 # The transcript is printed as the admin would see it.
 source "$(dirname "$0")/session_lib.sh"
 set -u
@@ -31,7 +33,16 @@ gr_ns "$SL_B/sync/cli/georep-sshkey" generate --glusterd-sock="$(gr_node_sock 1)
 for n in 1 2; do [ -f "$(gr_node_state_dir "$n")/keys/georep_secret.pem" ] || gr_fail "no key on node $n"; done
 
 # --- root session -------------------------------------------------------------
-sl_run 1 pv snode1::sv create push-pem "${FORCE[@]}" || gr_fail "create push-pem failed"
+# georep's translator is installed on every node (as a package would), but the
+# volume does not load it yet: create configures it and says to restart.
+gr_install_xlator
+[ -z "$(sl_xlator_option pv)" ] || gr_fail "user.xlator.georep already set on pv"
+out=$(sl_run 1 pv snode1::sv create push-pem "${FORCE[@]}") || { echo "$out"; gr_fail "create push-pem failed"; }
+echo "$out"
+[ "$(sl_xlator_option pv)" = posix ] || gr_fail "create did not set user.xlator.georep posix on pv"
+grep -qF "user.xlator.georep set to posix on primary volume pv" <<<"$out" || gr_fail "create did not say it set the option"
+grep -qF "    gluster volume stop pv" <<<"$out" && grep -qF "    gluster volume start pv" <<<"$out" ||
+  gr_fail "create did not give the restart commands"
 for n in 1 2; do
   conf="$(gr_node_state_dir "$n")/sessions/pv__snode1__sv/session.conf"
   grep -q '^state=created$' "$conf" || gr_fail "node $n: session.conf missing or not created"
@@ -64,6 +75,22 @@ grep -q '^batch_max_ops=' "$(gr_node_state_dir 2)/sessions/pv__snode1__sv/sessio
 
 # --- start, data, detail, checkpoint ---------------------------------------------
 sl_expect 1 "is not running" 1 pv snode1::sv stop
+# The running bricks have no journal writer yet: start refuses, force too.
+pb1="$(gr_node_ip 1):$(gr_brick_path 1 pb1)"
+pb2="$(gr_node_ip 2):$(gr_brick_path 2 pb2)"
+sl_expect 1 "Brick(s) $pb1, $pb2 of primary volume pv run without georep's translator" 1 pv snode1::sv start
+sl_expect 1 "Fix: restart the volume: gluster volume stop pv && gluster volume start pv" 1 pv snode1::sv start force
+grep -q '^state=created$' "$(gr_node_state_dir 2)/sessions/pv__snode1__sv/session.conf" || gr_fail "a refused start changed the state"
+printf '\n[pnode1]# gluster volume stop pv && gluster volume start pv\n'
+gr_gluster 1 volume stop pv >/dev/null && gr_gluster 1 volume start pv >/dev/null || gr_fail "volume restart failed"
+gr_wait_bricks_online pv || gr_fail "bricks of pv did not come back online"
+# An offline brick is named as such; it loads the translator when it is back.
+kill "$(gr_brick_pid "$pb2" pv)" || gr_fail "cannot stop brick $pb2"
+off() { ! gr_bricks_online pv; }
+gr_wait off || gr_fail "brick $pb2 did not go offline"
+sl_expect 1 "Brick(s) $pb2 of primary volume pv are offline. Fix: bring them back (gluster volume start pv force), or add force" 1 pv snode1::sv start
+gr_gluster 1 volume start pv force >/dev/null || gr_fail "volume start force failed"
+gr_wait_bricks_online pv || gr_fail "brick $pb2 did not come back"
 sl_run 1 pv snode1::sv start || gr_fail "start failed"
 for n in 1 2; do grep -q '^state=started$' "$(gr_node_state_dir "$n")/sessions/pv__snode1__sv/session.conf" || gr_fail "node $n not started"; done
 sl_expect 1 "already started" 1 pv snode1::sv start
@@ -74,7 +101,6 @@ RECEIVER="$SL_B/sync/receiver/georep-receiver"
 DATA=""
 if [ -x "$DAEMON" ] && [ -x "$RECEIVER" ] && [ -f "$SL_B/xlator/georep.so" ]; then
   DATA=yes
-  gr_enable_xlator pv
   for n in 1 2; do
     gr_ns env GEOREP_STATE_DIR="$(gr_node_state_dir "$n")" "$DAEMON" --state-dir "$(gr_node_state_dir "$n")" \
       --node "$(gr_node_ip "$n")" --glusterd-sock "$(gr_node_sock "$n")" \

@@ -97,5 +97,98 @@ TEST(CheckRoom, TooLittleFreeSpaceFailsWithBothSizes) {
   EXPECT_NE(m.find("has 1.0 MiB free but the primary volume holds 3.0 GiB"), std::string::npos) << m;
 }
 
+TEST(TranslatorOption, PosixOrUnsetIsNoConflictAnyOtherPlacementIsRefused) {
+  EXPECT_EQ(TranslatorOptionConflict("pv", ""), "");
+  EXPECT_EQ(TranslatorOptionConflict("pv", "posix"), "");
+  std::string m = TranslatorOptionConflict("pv", "changelog");
+  EXPECT_NE(m.find("Primary volume pv has user.xlator.georep set to 'changelog'"), std::string::npos) << m;
+  EXPECT_NE(m.find("Fix: gluster volume set pv user.xlator.georep posix"), std::string::npos) << m;
+  EXPECT_NE(m.find("gluster volume stop pv && gluster volume start pv"), std::string::npos) << m;
+}
+
+TEST(TranslatorOption, MissingOptionNamesTheSetAndTheRestart) {
+  std::string m = TranslatorOptionMissing("pv");
+  EXPECT_NE(m.find("user.xlator.georep is not set"), std::string::npos) << m;
+  EXPECT_NE(m.find("gluster volume set pv user.xlator.georep posix, then restart the volume "
+                   "(gluster volume stop pv && gluster volume start pv)"),
+            std::string::npos)
+      << m;
+}
+
+TEST(TranslatorOption, RestartNoticeGivesTheCommandsInOrder) {
+  std::string m = RestartBeforeStartNotice("pv", "pv snode1::sv");
+  size_t stop = m.find("    gluster volume stop pv\n");
+  size_t start = m.find("    gluster volume start pv\n");
+  size_t session = m.find("    georep pv snode1::sv start\n");
+  ASSERT_NE(stop, std::string::npos) << m;
+  ASSERT_NE(start, std::string::npos) << m;
+  ASSERT_NE(session, std::string::npos) << m;
+  EXPECT_LT(stop, start);
+  EXPECT_LT(start, session);
+}
+
+BrickJournal MakeBrick(const std::string& name, bool online, bool writer) {
+  BrickJournal b;
+  b.brick = name;
+  b.online = online;
+  b.probed = true;
+  b.writer = writer;
+  return b;
+}
+
+TEST(CheckJournalWriters, EveryBrickRecordingPasses) {
+  JournalVerdict v = CheckJournalWriters("pv", {MakeBrick("n1:/b1", true, true), MakeBrick("n2:/b2", true, true)}, false);
+  EXPECT_EQ(v.refusal, "");
+  EXPECT_EQ(v.warning, "");
+}
+
+TEST(CheckJournalWriters, RunningBrickWithoutWriterIsRefusedEvenWhenOfflineBricksAreAllowed) {
+  for (bool allow_offline : {false, true}) {
+    JournalVerdict v = CheckJournalWriters(
+        "pv", {MakeBrick("n1:/b1", true, false), MakeBrick("n2:/b2", true, true), MakeBrick("n3:/b3", false, false)},
+        allow_offline);
+    EXPECT_NE(v.refusal.find("Brick(s) n1:/b1 of primary volume pv run without georep's translator"),
+              std::string::npos)
+        << v.refusal;
+    EXPECT_NE(v.refusal.find("Fix: restart the volume: gluster volume stop pv && gluster volume start pv"),
+              std::string::npos)
+        << v.refusal;
+    EXPECT_NE(v.refusal.find("Also: Brick(s) n3:/b3 of primary volume pv are offline"), std::string::npos)
+        << v.refusal;
+  }
+}
+
+TEST(CheckJournalWriters, OfflineBrickIsRefusedWithoutForceAndAWarningWithIt) {
+  std::vector<BrickJournal> b = {MakeBrick("n1:/b1", true, true), MakeBrick("n2:/b2", false, false)};
+  JournalVerdict v = CheckJournalWriters("pv", b, false);
+  EXPECT_NE(v.refusal.find("Brick(s) n2:/b2 of primary volume pv are offline. Fix: bring them back "
+                           "(gluster volume start pv force), or add force"),
+            std::string::npos)
+      << v.refusal;
+  v = CheckJournalWriters("pv", b, true);
+  EXPECT_EQ(v.refusal, "");
+  EXPECT_NE(v.warning.find("Warning: Brick(s) n2:/b2 of primary volume pv are offline"), std::string::npos)
+      << v.warning;
+}
+
+TEST(CheckJournalWriters, HeldLockCountsEvenIfVolumeStatusSaidOffline) {
+  // volume status and the probe are a moment apart: the lock is the truth.
+  JournalVerdict v = CheckJournalWriters("pv", {MakeBrick("n1:/b1", false, true)}, false);
+  EXPECT_EQ(v.refusal, "");
+  EXPECT_EQ(v.warning, "");
+}
+
+TEST(CheckJournalWriters, UnprobedOrFailedBrickIsRefusedWithTheCause) {
+  BrickJournal silent = MakeBrick("n1:/b1", true, false);
+  silent.probed = false;
+  BrickJournal failed = MakeBrick("n2:/b2", true, false);
+  failed.error = "journal: open /b2/.glusterfs/georep/writer.lock: Permission denied";
+  JournalVerdict v = CheckJournalWriters("pv", {silent, failed}, true);
+  EXPECT_NE(v.refusal.find("n1:/b1 (its node did not report on it)"), std::string::npos) << v.refusal;
+  EXPECT_NE(v.refusal.find("n2:/b2 (journal: open /b2/.glusterfs/georep/writer.lock: Permission denied)"),
+            std::string::npos)
+      << v.refusal;
+}
+
 }  // namespace
 }  // namespace georep::cli

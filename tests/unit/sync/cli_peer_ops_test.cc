@@ -1,6 +1,12 @@
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "journal/format.h"
+#include "journal/writer.h"
 
 #include "sync/cli/gluster.h"
 #include "sync/cli/paths.h"
@@ -127,6 +133,41 @@ TEST_F(NodeOps, UnknownOperationIsAnErrorLine) {
   EXPECT_EQ(lines[0].kind, "error");
 }
 
+TEST_F(NodeOps, JournalReportsAWriterOnlyWhereTheLockIsHeld) {
+  // Two bricks of this node: one whose journal lock a brick process holds
+  // (simulated by an exclusive flock on its own open file description), one
+  // without a journal at all (translator never loaded). A third brick
+  // belongs to another node and is not reported here.
+  std::string live = ctx_.state_dir + "/brick-live", dead = ctx_.state_dir + "/brick-dead", err;
+  ASSERT_TRUE(MakeDirs(journal::JournalRoot(live), 0755, &err)) << err;
+  ASSERT_TRUE(MakeDirs(dead, 0755, &err)) << err;
+  std::string lock = journal::JournalRoot(live) + "/" + journal::kWriterLockFile;
+  int fd = open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(flock(fd, LOCK_EX | LOCK_NB), 0);
+  std::string bricks = ctx_.node + " " + live + "\n" + ctx_.node + " " + dead + "\n" +
+                       "99999999-2222-3333-4444-555555555555 /elsewhere\n";
+  auto lines = Run("journal", {{"bricks", bricks}});
+  close(fd);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].kind, "journal");
+  EXPECT_EQ(lines[0].Get("path"), live);
+  EXPECT_EQ(lines[0].Get("writer"), "yes");
+  EXPECT_EQ(lines[1].Get("path"), dead);
+  EXPECT_EQ(lines[1].Get("writer"), "no");
+  // Released: nobody holds it any more.
+  lines = Run("journal", {{"bricks", ctx_.node + " " + live}});
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].Get("writer"), "no");
+}
+
+TEST_F(NodeOps, JournalAnswersEvenWithoutBricksOnThisNode) {
+  auto lines = Run("journal", {{"bricks", "99999999-2222-3333-4444-555555555555 /elsewhere\n"}});
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].kind, "none");
+  EXPECT_EQ(lines[0].node, ctx_.node);
+}
+
 TEST(AuthorizedKeys, KeysAreRestrictedToTheGateAndReplacedNotDuplicated) {
   std::string gate = "/usr/libexec/glusterfs/peer_georep gate";
   std::string existing =
@@ -198,6 +239,34 @@ TEST(VolumeInfoXml, MissingVolumeIsNotFound) {
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(v.status().code(), Code::kNotFound);
   EXPECT_EQ(v.status().message(), "Volume nosuch does not exist");
+}
+
+TEST(VolumeStatusXml, BricksOnlineAndOfflineDaemonsSkipped) {
+  const std::string xml = R"(<?xml version="1.0"?>
+<cliOutput><opRet>0</opRet><opErrno>0</opErrno><opErrstr/><volStatus><volumes><volume><volName>pv</volName>
+<nodeCount>3</nodeCount>
+<node><hostname>127.1.1.1</hostname><path>/b/1</path><peerid>u1</peerid><status>1</status><port>49152</port>
+<ports><tcp>49152</tcp><rdma>N/A</rdma></ports><pid>101</pid></node>
+<node><hostname>127.1.1.2</hostname><path>/b/2</path><peerid>u2</peerid><status>0</status><port>N/A</port>
+<ports><tcp>N/A</tcp><rdma>N/A</rdma></ports><pid>-1</pid></node>
+<node><hostname>Self-heal Daemon</hostname><path>localhost</path><peerid>u1</peerid><status>1</status></node>
+</volume></volumes></volStatus></cliOutput>)";
+  Result<std::map<std::string, bool>> on = ParseVolumeStatusXml(xml, "pv");
+  ASSERT_TRUE(on.ok()) << on.status().message();
+  EXPECT_EQ(*on, (std::map<std::string, bool>{{"127.1.1.1:/b/1", true}, {"127.1.1.2:/b/2", false}}));
+}
+
+TEST(VolumeStatusXml, StoppedVolumeHasNoOnlineBrickAndMissingIsNotFound) {
+  Result<std::map<std::string, bool>> on = ParseVolumeStatusXml(
+      "<cliOutput><opRet>-1</opRet><opErrno>30800</opErrno><opErrstr>Volume pv is not started</opErrstr></cliOutput>",
+      "pv");
+  ASSERT_TRUE(on.ok()) << on.status().message();
+  EXPECT_TRUE(on->empty());
+  on = ParseVolumeStatusXml(
+      "<cliOutput><opRet>-1</opRet><opErrno>30800</opErrno><opErrstr>Volume nosuch does not exist</opErrstr></cliOutput>",
+      "nosuch");
+  ASSERT_FALSE(on.ok());
+  EXPECT_EQ(on.status().code(), Code::kNotFound);
 }
 
 TEST(PoolList, ParsesUuidHostAndState) {
