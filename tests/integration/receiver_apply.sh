@@ -12,8 +12,13 @@ CLIENT="$GEOREP_BUILD_DIR/tests/unit/sync/receiver_client"
 command -v getfattr >/dev/null && command -v setfacl >/dev/null ||
   gr_fail "getfattr/setfacl missing: run scripts/install-deps.sh (packages attr, acl)"
 
+# RECEIVER_TEST_LAYOUT=replica runs the same checks on a replica-2 volume.
 gr_cluster_up 1
-gr_volume_create sv "1:s1 1:s2"
+if [ "${RECEIVER_TEST_LAYOUT:-distribute}" = replica ]; then
+  gr_volume_create sv "1:s1 1:s2" "replica 2"
+else
+  gr_volume_create sv "1:s1 1:s2"
+fi
 gr_gluster 1 volume set sv features.read-only on >/dev/null || gr_fail "cannot set read-only"
 M=$(gr_mount sv)
 B1=$(gr_brick_path 1 s1)
