@@ -52,6 +52,7 @@ bool ParseInt(const char* s, int min, int max, int* out) {
 
 int main(int argc, char** argv) {
   using namespace georep;
+  namespace protocol = georep::protocol;
   receiver::SessionOptions session;
   session.receiver_version = kVersion;
   receiver::GfapiOptions gfapi;
@@ -110,6 +111,18 @@ int main(int argc, char** argv) {
   if (session.volume.empty()) {
     std::fprintf(stderr, "georep-receiver: --volume is required\n");
     Usage(stderr);
+    return receiver::kExitUsage;
+  }
+  // GlusterFS volume names are letters, digits, '-' and '_'. Anything else
+  // is refused before it reaches a log file name or the gluster CLI (the
+  // argument comes over SSH from the primary).
+  if (session.volume.size() > 64 || session.volume[0] == '-' ||
+      session.volume.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                       "0123456789-_") != std::string::npos) {
+    std::fprintf(stderr,
+                 "georep-receiver: \"%s\" is not a GlusterFS volume name (letters, digits, '-', "
+                 "'_', at most 64)\n",
+                 protocol::PrintableName(session.volume).c_str());
     return receiver::kExitUsage;
   }
   if (isatty(STDOUT_FILENO)) {
