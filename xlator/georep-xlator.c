@@ -1239,15 +1239,36 @@ georep_fsetxattr(call_frame_t *frame, xlator_t *this, fd_t *fd, dict_t *dict,
     return 0;
 }
 
+/* A removexattr with the empty name and an xdata dict removes every key of
+ * that dict (storage/posix's "bulk removexattr"; AFR's metadata self-heal
+ * clears a sink's old xattrs this way before copying the source's). The keys
+ * removed are then those of xdata, not the empty name. */
+static gf_boolean_t
+georep_is_bulk_removexattr(const char *name, dict_t *xdata)
+{
+    return name && name[0] == '\0' && xdata;
+}
+
+/* A bulk removexattr with an empty dict changes nothing (AFR sends one when
+ * the sink had only xattrs AFR ignores): not journaled. */
+static gf_boolean_t
+georep_removes_nothing(gf_boolean_t bulk, dict_t *xdata)
+{
+    return bulk && xdata->count == 0;
+}
+
 static int32_t
 georep_removexattr(call_frame_t *frame, xlator_t *this, loc_t *loc,
                    const char *name, dict_t *xdata)
 {
     georep_local_t *local = NULL;
+    gf_boolean_t bulk = georep_is_bulk_removexattr(name, xdata);
 
-    if (georep_local_start_xattr(this, frame, GEOREP_OP_REMOVEXATTR,
-                                 loc->inode, loc->gfid, NULL, name ? name : "",
-                                 _gf_false, &local))
+    if (!georep_removes_nothing(bulk, xdata) &&
+        georep_local_start_xattr(this, frame, GEOREP_OP_REMOVEXATTR,
+                                 loc->inode, loc->gfid, bulk ? xdata : NULL,
+                                 bulk ? NULL : (name ? name : ""), _gf_false,
+                                 &local))
         GEOREP_FAIL_NOMEM(removexattr, frame, local, NULL);
     STACK_WIND(frame, georep_removexattr_cbk, FIRST_CHILD(this),
                FIRST_CHILD(this)->fops->removexattr, loc, name, xdata);
@@ -1259,9 +1280,12 @@ georep_fremovexattr(call_frame_t *frame, xlator_t *this, fd_t *fd,
                     const char *name, dict_t *xdata)
 {
     georep_local_t *local = NULL;
+    gf_boolean_t bulk = georep_is_bulk_removexattr(name, xdata);
 
-    if (georep_local_start_xattr(this, frame, GEOREP_OP_REMOVEXATTR, fd->inode,
-                                 NULL, NULL, name ? name : "", _gf_true,
+    if (!georep_removes_nothing(bulk, xdata) &&
+        georep_local_start_xattr(this, frame, GEOREP_OP_REMOVEXATTR, fd->inode,
+                                 NULL, bulk ? xdata : NULL,
+                                 bulk ? NULL : (name ? name : ""), _gf_true,
                                  &local))
         GEOREP_FAIL_NOMEM(fremovexattr, frame, local, NULL);
     STACK_WIND(frame, georep_fremovexattr_cbk, FIRST_CHILD(this),

@@ -1202,6 +1202,62 @@ test_removexattr__records_the_key(void **state)
 }
 
 static void
+test_removexattr__bulk_removal_records_the_keys_of_xdata(void **state)
+{
+    loc_t loc = inode_loc(&file_inode);
+    call_frame_t *f = new_frame(GF_CLIENT_PID_SELF_HEALD);
+    dict_t *xdata = dict_new();
+    const char *keys = NULL;
+
+    /* AFR's metadata heal: removexattr("", {old xattrs}) removes each key. */
+    SET_STR(xdata, "user.a", "1");
+    SET_STR(xdata, "user.b", "2");
+    STACK_WIND(f, top_removexattr_cbk, gx, gx->fops->removexattr, &loc, "",
+               xdata);
+    end_frame(f);
+    dict_unref(xdata);
+    assert_int_equal(only_event()->op, GEOREP_OP_REMOVEXATTR);
+    assert_int_equal(only_event()->origin, GEOREP_ORIGIN_SELF_HEAL);
+    keys = keys_of(only_event());
+    assert_int_equal(strlen(keys), strlen("user.a|user.b|"));
+    assert_non_null(strstr(keys, "user.a|"));
+    assert_non_null(strstr(keys, "user.b|"));
+    assert_int_equal(only_event()->flags, 0);
+}
+
+static void
+test_fremovexattr__bulk_removal_of_internal_keys_is_flagged(void **state)
+{
+    call_frame_t *f = new_frame(GF_CLIENT_PID_SELF_HEALD);
+    dict_t *xdata = dict_new();
+
+    SET_STR(xdata, "trusted.glusterfs.x", "1");
+    STACK_WIND(f, top_fremovexattr_cbk, gx, gx->fops->fremovexattr, &file_fd,
+               "", xdata);
+    end_frame(f);
+    dict_unref(xdata);
+    assert_string_equal(keys_of(only_event()), "trusted.glusterfs.x|");
+    assert_int_equal(only_event()->flags,
+                     GEOREP_FLAG_VIA_FD | GEOREP_FLAG_INTERNAL_XATTR);
+}
+
+static void
+test_removexattr__bulk_removal_of_nothing_is_not_journaled(void **state)
+{
+    loc_t loc = inode_loc(&file_inode);
+    call_frame_t *f = new_frame(GF_CLIENT_PID_SELF_HEALD);
+    dict_t *xdata = dict_new();
+
+    STACK_WIND(f, top_removexattr_cbk, gx, gx->fops->removexattr, &loc, "",
+               xdata);
+    end_frame(f);
+    dict_unref(xdata);
+    assert_int_equal(top.unwound, 1);
+    assert_int_equal(top.op_ret, 0);
+    assert_int_equal(fake_journal.appends, 0);
+}
+
+static void
 test_fremovexattr__records_via_fd(void **state)
 {
     call_frame_t *f = new_frame(1);
@@ -1633,6 +1689,9 @@ main(void)
         T(test_setxattr__dht_linkto_key_is_flagged),
         T(test_fsetxattr__records_via_fd),
         T(test_removexattr__records_the_key),
+        T(test_removexattr__bulk_removal_records_the_keys_of_xdata),
+        T(test_fremovexattr__bulk_removal_of_internal_keys_is_flagged),
+        T(test_removexattr__bulk_removal_of_nothing_is_not_journaled),
         T(test_fremovexattr__records_via_fd),
         T(test_removexattr_cbk__failed_fop_is_not_journaled),
         T(test_origin__client_pid_maps_to_origin),
