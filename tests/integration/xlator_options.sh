@@ -77,4 +77,29 @@ gr_wait_bricks_online ov || gr_fail "the brick did not come online after fixing 
 gr_wait brick_log_has "journal options started: journal-fsync=always journal-fsync-interval=1000 segment-size=16777216" ||
   gr_fail "the restarted brick does not use the fixed options"
 gr_log "ok: a bad value blocks the start with a logged reason; fixing it lets the brick start"
+
+# The journal's own warnings reach the brick log: with the smallest cap, a
+# registered consumer that reads nothing loses records, and the admin must
+# read in the brick log that it needs a full resync (before, this went to
+# glusterfsd's stderr, which is discarded).
+out=$(set_opt segment-size 1MB) || gr_fail "volume set failed: $out"
+out=$(set_opt max-journal-size 1MB) || gr_fail "volume set failed: $out"
+gr_wait brick_log_has "segment-size=1048576 max-journal-size=1048576" || gr_fail "the 1MB cap was not applied"
+mkdir -p "$B1/.glusterfs/georep/consumers" && echo 0 >"$B1/.glusterfs/georep/consumers/lagging.cursor" ||
+  gr_fail "cannot register a consumer in $B1/.glusterfs/georep/consumers"
+# The client reconnects to the restarted brick within a few seconds.
+write_ok() { { echo x >"$m/after-restart"; } 2>/dev/null; }
+gr_wait write_ok || gr_fail "writing through the mount after the restart kept failing"
+# ~3 KB symlink records: 500 of them fill a 1MB segment and roll it.
+target=$(printf 't%.0s' {1..3000})
+mkdir "$m/cap" || gr_fail "mkdir through FUSE failed"
+for ((i = 1; i <= 500; i++)); do
+  ln -s "$target" "$m/cap/l$i" || gr_fail "symlink $i through FUSE failed"
+done
+gr_wait brick_log_has "consumer 'lagging' (cursor 0) read them; a full resync is needed" ||
+  gr_fail "the brick log does not show the size cap's resync warning for consumer 'lagging'"
+grep -F "consumer 'lagging'" "$GR_DIR"/n1/log/bricks/*.log | grep -q "\] W \[" ||
+  gr_fail "the resync warning is not logged at WARNING level"
+[ -f "$B1/.glusterfs/georep/consumers/lagging.resync" ] || gr_fail "consumer 'lagging' was not marked for resync"
+gr_log "ok: the size cap's resync warning is in the brick log: $(grep -F "consumer 'lagging'" "$GR_DIR"/n1/log/bricks/*.log | head -1 | cut -c1-200)"
 echo "1 passed, 0 failed"
