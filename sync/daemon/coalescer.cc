@@ -86,6 +86,10 @@ bool Coalescer::ShouldSync(const Record& r) {
     return false;
   }
   if ((r.flags & journal::kFlagDhtLinkto) != 0) return false;
+  // GlusterFS's own directories in the volume root (AFR's anonymous-inode
+  // directory is created by the bricks at start, not by a client).
+  static const Gfid kRootGfid = protocol::RootGfid();
+  if (r.pargfid == kRootGfid && IsInternalRootName(r.name)) return false;
   if ((r.flags & journal::kFlagInternalXattr) != 0 &&
       (r.op == Op::kSetxattr || r.op == Op::kRemovexattr)) {
     return false;

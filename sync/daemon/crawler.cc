@@ -75,7 +75,7 @@ Status BrickCrawler::Walk(const std::string& dir, const Gfid& dir_gfid, int dept
   while (dirent* e = readdir(d.get())) {
     std::string n = e->d_name;
     if (n == "." || n == "..") continue;
-    if (depth == 0 && (n == ".glusterfs" || n == ".trashcan")) continue;
+    if (depth == 0 && IsInternalRootName(n)) continue;
     names.push_back(std::move(n));
   }
   if (errno != 0) return Status::FromErrno(errno, "readdir " + dir);

@@ -55,4 +55,9 @@ bool IsSyncableXattr(const std::string& name) {
          name.rfind("system.posix_acl_", 0) == 0;
 }
 
+bool IsInternalRootName(const std::string& name) {
+  return name == ".glusterfs" || name == ".trashcan" ||
+         name.rfind(".glusterfs-anonymous-inode-", 0) == 0;
+}
+
 }  // namespace georep::daemon

@@ -87,4 +87,8 @@ struct Plan {
 // trusted.* and glusterfs.* belong to GlusterFS itself and are never copied.
 bool IsSyncableXattr(const std::string& name);
 
+// Names in a brick's root that belong to GlusterFS and that clients never
+// see: .glusterfs, .trashcan, and AFR's .glusterfs-anonymous-inode-<uuid>.
+bool IsInternalRootName(const std::string& name);
+
 }  // namespace georep::daemon

@@ -340,6 +340,15 @@ TEST(Coalescer, FallocateIsReplayedAndPunchHoleIsNot) {
   EXPECT_TRUE(p.items[0].allocs[0].keep_size);
 }
 
+TEST(Coalescer, GlusterInternalRootEntriesAreSkipped) {
+  Journal j;
+  j.Create(G(1), kRoot, ".glusterfs-anonymous-inode-5d1c0000", Op::kMkdir);
+  j.Create(G(2), G(3), ".glusterfs-anonymous-inode-x", Op::kMkdir);  // not in the root: a user's
+  Plan p = Coalescer::Build(j.records());
+  EXPECT_EQ(p.entry_items(), 1u);
+  EXPECT_EQ(p.skipped, 1u);
+}
+
 TEST(Coalescer, EmptyWindowGivesEmptyPlan) {
   Plan p = Coalescer::Build({});
   EXPECT_TRUE(p.items.empty());
