@@ -142,7 +142,14 @@ Result<std::unique_ptr<Transport>> ConnectSsh(const SshOptions& o) {
   int no = 0;
   // Only the session's own files count: no ~/.ssh/config, no system-wide known_hosts.
   ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &no);
-  if (ssh_options_set(s, SSH_OPTIONS_HOST, o.host.c_str()) != 0 ||
+  // AES-GCM first: with AES-NI it costs a fraction of chacha20-poly1305's
+  // CPU per byte, and the bulk data of a session goes through it.
+  const char* kCiphers =
+      "aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,"
+      "aes128-ctr,aes256-ctr";
+  if (ssh_options_set(s, SSH_OPTIONS_CIPHERS_C_S, kCiphers) != 0 ||
+      ssh_options_set(s, SSH_OPTIONS_CIPHERS_S_C, kCiphers) != 0 ||
+      ssh_options_set(s, SSH_OPTIONS_HOST, o.host.c_str()) != 0 ||
       ssh_options_set(s, SSH_OPTIONS_PORT, &port) != 0 ||
       ssh_options_set(s, SSH_OPTIONS_USER, o.user.c_str()) != 0 ||
       ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, o.known_hosts.c_str()) != 0 ||
