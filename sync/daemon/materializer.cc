@@ -84,6 +84,9 @@ Status Materializer::AddData(const PlanItem& item) {
       ++stats_.items_skipped_gone;
       return Status::Ok();
     }
+    // Data ops only apply to regular files; a size change journaled for
+    // anything else has nothing to send.
+    if (opened.status().code() == Code::kInvalidArgument) return Status::Ok();
     return opened.status().Annotate("open " + protocol::GfidToString(item.gfid));
   }
   SourceFile& file = **opened;

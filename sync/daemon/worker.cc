@@ -744,6 +744,11 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
         return Status(Code::kAborted, "receiver acknowledged batch " + std::to_string(ack->batch_id) +
                                           " out of order");
       }
+      if (ack->op_count != inflight.front().op_count) {
+        return Status(Code::kAborted, "receiver acknowledged batch " + std::to_string(ack->batch_id) +
+                                          " with " + std::to_string(ack->op_count) + " ops, sent " +
+                                          std::to_string(inflight.front().op_count));
+      }
       Inflight done = std::move(inflight.front());
       inflight.pop_front();
       if (log::GetLevel() == log::Level::kDebug) {
