@@ -53,6 +53,7 @@ r2_down() { ! kill -0 "$PID2" 2>/dev/null; }
 gr_wait r2_down || gr_fail "brick r2 (pid $PID2) did not exit"
 gr_log "killed brick r2 (pid $PID2)"
 r2_before=$(xl_journal_json "$R2" | wc -l)
+r1_before=$(xl_journal_json "$R1" | wc -l)
 
 printf 'while r2 was down\n' >"$m/d/g" || gr_fail "create with brick r2 down failed"
 printf 'more\n' >>"$m/d/f2" || gr_fail "append with brick r2 down failed"
@@ -122,4 +123,13 @@ heal_records "$G" | grep -qx "WRITE 0+18 origin=self-heal" || gr_fail "no WRITE 
 heal_records "$E" | grep -qx "MKDIR e origin=self-heal" || gr_fail "no MKDIR of d/e by self-heal on r2"
 heal_records "$F" | grep -q "^WRITE .* origin=self-heal$" || gr_fail "no WRITE of d/f2 by self-heal on r2"
 gr_log "ok: the healed changes are journaled on r2 with origin self-heal"
+
+# The source brick r1 journaled the changes made while r2 was down as the
+# client's; the heal itself adds nothing there but AFR's internal xattrs.
+r1_json=$(xl_journal_json "$R1" | tail -n +$((r1_before + 1))) || exit 1
+r1_g=$(jq -r --arg g "$G" 'select(.gfid == $g and .op == "CREATE") | .origin' <<<"$r1_json")
+[ "$r1_g" = client ] || gr_fail "r1 did not journal the CREATE of d/g as the client's (got: '$r1_g')"
+r1_other=$(jq -c 'select(.origin != "client" and ((.flags / 4 | floor) % 2) == 0)' <<<"$r1_json")
+[ -z "$r1_other" ] || gr_fail "the heal journaled changes other than internal xattrs on the source r1: $r1_other"
+gr_log "ok: r1 journaled the changes made while r2 was down with origin client"
 echo "1 passed, 0 failed"
