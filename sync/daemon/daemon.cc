@@ -25,8 +25,21 @@ Daemon::~Daemon() {
 }
 
 void Daemon::RemoveSession(const std::string& name, SessionRun* run) {
-  log::Info("daemon", "session " + name + " removed; stopping its workers");
   for (auto& [id, w] : run->workers) w->Stop();
+  // `georep delete` keeps the session directory (with the workers' crawl
+  // state) so that a later create resumes where this one stopped: the
+  // journal cursors must stay too. Only when the directory is gone
+  // (delete reset-sync-time) are they released, letting the bricks drop the
+  // segments this session held.
+  struct stat st {};
+  std::string dir = opts_.state_dir + "/sessions/" + name;
+  if (stat(dir.c_str(), &st) == 0) {
+    log::Info("daemon", "session " + name + " deleted; its workers stopped, journal cursors kept "
+                                            "for a later create (reset-sync-time releases them)");
+    run->workers.clear();
+    return;
+  }
+  log::Info("daemon", "session " + name + " removed with its sync state; releasing its journal cursors");
   if (run->layout) {
     for (const auto& b : run->layout->bricks) {
       if (b.host != opts_.node) continue;
