@@ -650,25 +650,10 @@ int Cli::Create(const std::string& pvol, const Target& t, const CreateFlags& f) 
   }
   SetValue(&conf, "state", "created");
   SetValue(&conf, "checkpoint", "");
-  // The journal writer joins the brick graph (effective at the volume's
-  // next start); undone with the session if a later step fails.
-  bool translator_set = false;
   auto rollback = [&]() {
     std::vector<PeerLine> ignored;
     (void)ExecuteAll("session-delete", {KeyArg("name", name), KeyArg("reset", exists ? "no" : "yes")}, &ignored);
-    if (translator_set) {
-      if (::georep::Status st = gluster_.VolumeReset(pvol, kTranslatorOption); !st.ok()) {
-        err_ << "Warning: " << st.message() << "; run `gluster volume reset " << pvol << " " << kTranslatorOption
-             << "` if no other session needs it\n";
-      }
-    }
   };
-  if (translator_option.empty()) {
-    if (::georep::Status st = gluster_.VolumeSet(pvol, kTranslatorOption, kTranslatorPlacement); !st.ok()) {
-      return Fail("Cannot add georep's translator to primary volume " + pvol + ": " + st.message());
-    }
-    translator_set = true;
-  }
   if (std::string fail = WriteEverywhere(name, conf, exists ? "any" : "create", &*known); !fail.empty()) {
     rollback();
     return Fail("Cannot create the session: " + fail);
@@ -686,6 +671,7 @@ int Cli::Create(const std::string& pvol, const Target& t, const CreateFlags& f) 
     }
   }
   // 15. Keep the secondary idle: only the receiver writes to it.
+  bool read_only_set = false;
   if (t.user == "root" && !f.no_verify) {
     Result<std::vector<PeerLine>> r =
         Remote(t, f.ssh_port, "read-only", {KeyArg("volume", t.volume), KeyArg("value", "on")});
@@ -699,11 +685,36 @@ int Cli::Create(const std::string& pvol, const Target& t, const CreateFlags& f) 
       rollback();
       return Fail("Cannot set features.read-only on secondary volume " + t.volume + ": " + fail);
     }
+    read_only_set = sv->Option("features.read-only") != "on";
   } else {
     err_ << "Note: features.read-only is not set on " << t.volume << " by this command; "
          << (t.user == "root" ? "run `gluster volume set " + t.volume + " features.read-only on` on a secondary node"
                               : "set_georep_pem_keys.sh " + t.user + " " + pvol + " " + t.volume + " sets it")
          << "\n";
+  }
+  // 16. The journal writer joins the brick graph (effective at the volume's
+  // next start). Last, because it cannot be undone alone: glusterd 10.3
+  // refuses `volume reset <vol> user.xlator.georep` ("does not exist") and
+  // only a reset of every option would remove it.
+  bool translator_set = false;
+  if (translator_option.empty()) {
+    if (::georep::Status st = gluster_.VolumeSet(pvol, kTranslatorOption, kTranslatorPlacement); !st.ok()) {
+      rollback();
+      if (read_only_set) {
+        Result<std::vector<PeerLine>> r =
+            Remote(t, f.ssh_port, "read-only", {KeyArg("volume", t.volume), KeyArg("value", "off")});
+        bool undone = r.ok();
+        if (r.ok()) {
+          for (const PeerLine& pl : *r) undone = undone && pl.kind != "error";
+        }
+        if (!undone) {
+          err_ << "Note: features.read-only stays on for secondary volume " << t.volume << "; run `gluster volume set "
+               << t.volume << " features.read-only off` on a secondary node\n";
+        }
+      }
+      return Fail("Cannot add georep's translator to primary volume " + pvol + ": " + st.message());
+    }
+    translator_set = true;
   }
   out_ << "Creating georep session between " << Amp(pvol, t) << " has been successful\n";
   bool restart_needed = translator_set;

@@ -284,15 +284,6 @@ Status Gluster::VolumeSet(const std::string& volume, const std::string& key, con
   return Status::Ok();
 }
 
-Status Gluster::VolumeReset(const std::string& volume, const std::string& key) {
-  Result<ProcessResult> r = RunGluster({"volume", "reset", volume, key}, kGlusterTimeoutS);
-  if (!r.ok()) return r.status();
-  if (r->exit_code != 0) {
-    return Status(Code::kIOError, "gluster volume reset " + volume + " " + key + " failed: " + Trim(r->err + r->out));
-  }
-  return Status::Ok();
-}
-
 Result<std::map<std::string, bool>> Gluster::BricksOnline(const std::string& volume) {
   Result<ProcessResult> r = RunGluster({"--xml", "volume", "status", volume}, kGlusterTimeoutS);
   if (!r.ok()) return r.status();

@@ -88,8 +88,6 @@ class Gluster {
   Result<std::vector<PeerLine>> Execute(const std::string& op, const std::vector<std::string>& args);
   // `gluster volume set <vol> <key> <value>` on the local glusterd.
   Status VolumeSet(const std::string& volume, const std::string& key, const std::string& value);
-  // `gluster volume reset <vol> <key>` on the local glusterd.
-  Status VolumeReset(const std::string& volume, const std::string& key);
   // Online state of each brick ("host:path"), see ParseVolumeStatusXml.
   Result<std::map<std::string, bool>> BricksOnline(const std::string& volume);
 

@@ -112,9 +112,10 @@ nothing_left
 
 # The translator placed elsewhere than directly above posix is refused, not
 # changed behind the admin's back (force does not skip it).
+# (glusterd 10.3 cannot reset one user.xlator option: only a reset of all.)
 gr_gluster 1 volume set pv user.xlator.georep changelog >/dev/null || gr_fail "volume set user.xlator.georep"
 sl_expect 1 "Primary volume pv has user.xlator.georep set to 'changelog'" 1 pv snode1::sv create push-pem force
-gr_gluster 1 volume reset pv user.xlator.georep >/dev/null || gr_fail "volume reset user.xlator.georep"
+gr_gluster 1 volume reset pv >/dev/null || gr_fail "volume reset pv"
 nothing_left
 
 # The direction guard: once pv replicates to sv, creating sv -> pv from the
@@ -135,8 +136,8 @@ grep -qF "Note: features.read-only is not set on sv by this command" <<<"$out" |
 [ "$(sl_read_only sv)" != on ] || gr_fail "no-verify changed the secondary"
 sl_run 1 pv snode1::sv delete || gr_fail "delete failed"
 # Without the keys on the secondary, no-verify fails at the SSH check and
-# leaves nothing behind: the translator option it set is reset too.
-gr_gluster 1 volume reset pv user.xlator.georep >/dev/null || gr_fail "volume reset user.xlator.georep"
+# leaves nothing behind: the translator option is set last, only on success.
+gr_gluster 1 volume reset pv >/dev/null || gr_fail "volume reset pv"
 XLATOR_WANT=""
 sed -i "\|$(cut -d' ' -f2 "$(gr_node_state_dir 2)/keys/georep_secret.pem.pub")|d" /root/.ssh/authorized_keys
 sl_expect 1 "Primary node cannot reach root@snode1 over SSH with its replication key: on 127.1.1.2:" 1 pv snode1::sv create no-verify "${FORCE[@]}"

@@ -37,7 +37,7 @@ for n in 1 2; do [ -f "$(gr_node_state_dir "$n")/keys/georep_secret.pem" ] || gr
 # volume does not load it yet: create configures it and says to restart.
 gr_install_xlator
 [ -z "$(sl_xlator_option pv)" ] || gr_fail "user.xlator.georep already set on pv"
-out=$(sl_run 1 pv snode1::sv create push-pem "${FORCE[@]}") || { echo "$out"; gr_fail "create push-pem failed"; }
+out=$(sl_run 1 pv snode1::sv create push-pem "${FORCE[@]}" 2>&1) || { echo "$out"; gr_fail "create push-pem failed"; }
 echo "$out"
 [ "$(sl_xlator_option pv)" = posix ] || gr_fail "create did not set user.xlator.georep posix on pv"
 grep -qF "user.xlator.georep set to posix on primary volume pv" <<<"$out" || gr_fail "create did not say it set the option"
