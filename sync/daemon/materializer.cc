@@ -1,6 +1,8 @@
 #include "sync/daemon/materializer.h"
 
 #include <algorithm>
+#include <deque>
+#include <future>
 #include <utility>
 
 #include "sync/protocol/codec.h"
@@ -13,6 +15,8 @@ namespace {
 constexpr size_t kChunkHeadroom = 256;
 // Ranges up to this size are read without SEEK_DATA/SEEK_HOLE.
 constexpr uint64_t kSmallRange = 128 * 1024;
+// Chunks of one extent read concurrently.
+constexpr size_t kReadAhead = 3;
 }  // namespace
 
 Materializer::Materializer(DataSource* source, MaterializerLimits limits, BatchSink sink)
@@ -143,19 +147,44 @@ Status Materializer::AddData(const PlanItem& item) {
       auto hole = file.SeekHole(pos);
       if (!hole.ok()) return hole.status().Annotate("seek " + protocol::GfidToString(item.gfid));
       uint64_t extent_end = std::min(std::max(*hole, pos + 1), end);
-      while (pos < extent_end) {
-        uint64_t want = std::min(chunk, extent_end - pos);
-        GEOREP_RETURN_IF_ERROR(file.Read(pos, want, &buf));
-        if (buf.empty()) {  // the file shrank since the stat: the truncate below covers it
-          send_size = true;
-          pos = end;
-          break;
+      // Up to kReadAhead chunks are read concurrently (gfapi preads on one fd
+      // may overlap), so the round trips to the brick overlap each other and
+      // the sending of earlier chunks. The deque is declared after `file`:
+      // leaving early destroys it first, and std::async futures wait for
+      // their reads on destruction.
+      struct Chunk {
+        uint64_t offset;
+        uint64_t length;
+        std::future<std::pair<Status, std::string>> data;
+      };
+      std::deque<Chunk> ahead;
+      uint64_t next = pos;
+      bool shrank = false;
+      while (pos < extent_end && !shrank) {
+        while (ahead.size() < kReadAhead && next < extent_end) {
+          uint64_t want = std::min(chunk, extent_end - next);
+          SourceFile* f = &file;
+          ahead.push_back({next, want, std::async(std::launch::async, [f, next, want] {
+                             std::string out;
+                             Status st = f->Read(next, want, &out);
+                             return std::make_pair(std::move(st), std::move(out));
+                           })});
+          next += want;
         }
-        uint64_t got = buf.size();
+        Chunk c = std::move(ahead.front());
+        ahead.pop_front();
+        auto [st_read, data] = c.data.get();
+        GEOREP_RETURN_IF_ERROR(st_read);
+        if (data.size() < c.length) shrank = true;  // shrank since the stat
+        if (data.empty()) break;
+        uint64_t got = data.size();
         stats_.data_bytes += got;
-        GEOREP_RETURN_IF_ERROR(Emit(protocol::DataOp{item.gfid, pos, std::move(buf)}));
-        buf = std::string();
-        pos += got;
+        GEOREP_RETURN_IF_ERROR(Emit(protocol::DataOp{item.gfid, c.offset, std::move(data)}));
+        pos = c.offset + got;
+      }
+      if (shrank) {
+        send_size = true;  // the truncate below sets the size the file has now
+        break;
       }
     }
   }
