@@ -101,10 +101,6 @@ exec nsenter --net=/run/netns/$GR_NS env GEOREP_STATE_DIR=$(gr_node_state_dir 1)
 EOF
 chmod +x /usr/local/sbin/georep-demo
 
-say "Loading the georep translator into gvp's bricks (volume set + restart)"
-echo "# gluster volume set gvp user.xlator.georep posix; gluster volume stop gvp; gluster volume start gvp"
-gr_enable_xlator gvp
-
 say "Keys and session"
 echo "# georep-sshkey generate"
 gr_ns env GEOREP_STATE_DIR="$(gr_node_state_dir 1)" georep-sshkey generate \
@@ -126,6 +122,13 @@ else
 fi
 echo "# georep gvp ssite1::gvs status"
 georep-demo gvp ssite1::gvs status
+# create added georep's translator to gvp (user.xlator.georep posix, installed
+# by meson install); the bricks load it when the volume restarts, as create said.
+say "Restarting gvp so that its bricks load the georep translator"
+echo "# gluster volume stop gvp; gluster volume start gvp"
+gr_gluster 1 volume stop gvp >/dev/null || gr_fail "volume stop gvp failed"
+gr_gluster 1 volume start gvp >/dev/null || gr_fail "volume start gvp failed"
+gr_wait_bricks_online gvp || gr_fail "bricks of gvp did not come back online"
 echo "# georep gvp ssite1::gvs start"
 georep-demo --mode=script gvp ssite1::gvs start || gr_fail "start failed"
 
