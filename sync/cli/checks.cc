@@ -180,7 +180,9 @@ JournalVerdict CheckJournalWriters(const std::string& pvol, const std::vector<Br
   if (!detached.empty()) {
     v.refusal = "Brick(s) " + JoinNames(detached) + " of primary volume " + pvol +
                 " run without georep's translator: their changes would not be recorded (the translator loads "
-                "when a brick starts). Fix: restart the volume: " + VolumeRestartCommand(pvol);
+                "when a brick starts). Fix: restart the volume: " + VolumeRestartCommand(pvol) +
+                " (restarted already? then a node has an older georep translator, which holds no journal lock: "
+                "install the same georep on every node)";
     if (!off.empty()) v.refusal += ". Also: " + off;
     return v;
   }

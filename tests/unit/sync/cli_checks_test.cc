@@ -153,6 +153,7 @@ TEST(CheckJournalWriters, RunningBrickWithoutWriterIsRefusedEvenWhenOfflineBrick
     EXPECT_NE(v.refusal.find("Fix: restart the volume: gluster volume stop pv && gluster volume start pv"),
               std::string::npos)
         << v.refusal;
+    EXPECT_NE(v.refusal.find("install the same georep on every node"), std::string::npos) << v.refusal;
     EXPECT_NE(v.refusal.find("Also: Brick(s) n3:/b3 of primary volume pv are offline"), std::string::npos)
         << v.refusal;
   }
