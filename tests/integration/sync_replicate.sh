@@ -5,7 +5,9 @@
 # rename with contents, overwrite at an offset, truncate up/down, sparse files,
 # chown to a non-root uid, chmod, xattrs, symlinks, fifo, create-then-delete,
 # rmdir); georep-verify must then report zero differences, the status file
-# must say Active / Journal Crawl, and a checkpoint must complete.
+# must say Active / Journal Crawl, a checkpoint must complete, pause must hold
+# changes back until resume, and a --exit-when-idle run must catch up with
+# changes made while georepd was down before it exits.
 set -u
 source "$(dirname "$0")/sync_lib.sh"
 
@@ -77,4 +79,11 @@ sy_write_conf started
 sy_verify 60 >/dev/null || { sy_verify 1; gr_fail "changes made while paused did not arrive after resume"; }
 gr_log "pause/resume ok"
 sy_stop_daemon TERM
+
+# Written while georepd is down; a one-shot catch-up run exits once idle.
+echo "while down" >"$P/while-down"; mv "$P/f2" "$P/f2-renamed-while-down"
+gr_ns "$SY_DAEMON" --state-dir "$SY_STATE" --node "$(gr_node_ip 1)" --glusterd-sock "$(gr_node_sock 1)" \
+  --volfile-server "$(gr_node_ip 1)" --log-file "$SY_LOG" --exit-when-idle --idle-deadline 120 ||
+  gr_fail "georepd --exit-when-idle did not exit 0"
+sy_verify 5 >/dev/null || { sy_verify 1; gr_fail "--exit-when-idle exited before the secondary caught up"; }
 gr_log "PASS"
