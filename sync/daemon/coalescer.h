@@ -26,7 +26,7 @@
 
 #include <vector>
 
-#include "journal/format.h"  // record.h uses RecordKind without including it
+#include "journal/format.h"
 #include "journal/record.h"
 #include "sync/daemon/plan.h"
 
