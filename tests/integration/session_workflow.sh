@@ -81,6 +81,10 @@ pb2="$(gr_node_ip 2):$(gr_brick_path 2 pb2)"
 sl_expect 1 "Brick(s) $pb1, $pb2 of primary volume pv run without georep's translator" 1 pv snode1::sv start
 sl_expect 1 "Fix: restart the volume: gluster volume stop pv && gluster volume start pv" 1 pv snode1::sv start force
 grep -q '^state=created$' "$(gr_node_state_dir 2)/sessions/pv__snode1__sv/session.conf" || gr_fail "a refused start changed the state"
+# The translator directory is shared by every test run on this machine (and
+# another build's older georep.so holds no journal lock): install this build's
+# again just before the bricks load it.
+gr_install_xlator
 printf '\n[pnode1]# gluster volume stop pv && gluster volume start pv\n'
 gr_gluster 1 volume stop pv >/dev/null && gr_gluster 1 volume start pv >/dev/null || gr_fail "volume restart failed"
 gr_wait_bricks_online pv || gr_fail "bricks of pv did not come back online"
