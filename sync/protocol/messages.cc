@@ -59,6 +59,7 @@ const char* ErrorCodeName(ErrorCode code) {
     case ErrorCode::kVolumeUnavailable: return "VOLUME_UNAVAILABLE";
     case ErrorCode::kInternal: return "INTERNAL";
     case ErrorCode::kIdleTimeout: return "IDLE_TIMEOUT";
+    case ErrorCode::kReceiverBusy: return "RECEIVER_BUSY";
   }
   return "UNKNOWN_ERROR_CODE";
 }

@@ -65,8 +65,9 @@ enum class ErrorCode : uint32_t {
   kVolumeUnavailable = 9,   // the secondary volume cannot be mounted / went away
   kInternal = 10,           // a receiver bug or resource failure; see the message
   kIdleTimeout = 11,        // no frame for longer than the receiver's idle timeout
+  kReceiverBusy = 12,       // another receiver still applies for this brick; retry later
 };
-constexpr uint32_t kMaxErrorCode = 11;
+constexpr uint32_t kMaxErrorCode = 12;
 
 // ---- Handshake ---------------------------------------------------------------
 struct Hello {

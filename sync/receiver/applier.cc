@@ -225,7 +225,8 @@ Gfid DataGfid(const protocol::Op& op) {
 
 }  // namespace
 
-void Applier::ApplyBatch(const protocol::Batch& batch, protocol::Ack* ack) {
+bool Applier::ApplyBatch(const protocol::Batch& batch, protocol::Ack* ack,
+                         const std::function<bool()>& stop) {
   ack->batch_id = batch.batch_id;
   ack->op_count = static_cast<uint32_t>(batch.ops.size());
   ack->failures.clear();
@@ -253,6 +254,16 @@ void Applier::ApplyBatch(const protocol::Batch& batch, protocol::Ack* ack) {
 
   std::map<Gfid, size_t> last_data_op;  // where a deferred data error is reported
   for (size_t i = 0; i < batch.ops.size(); ++i) {
+    if (stop && stop()) {
+      // Ops run one at a time, so none is half applied; writes already
+      // issued complete here, before the caller exits and releases the brick
+      // lock to a receiver that replays from the sender's cursor.
+      (void)volume_->FlushAll();
+      log::Info(kLog, "batch " + std::to_string(batch.batch_id) + " stopped after " +
+                          std::to_string(i) + " of " + std::to_string(batch.ops.size()) +
+                          " ops; not acknowledged");
+      return false;
+    }
     ++stats_.ops;
     Status st = ApplyOp(batch.ops[i], (batch.flags & protocol::kBatchReplaceStale) != 0);
     if (!st.ok()) {
@@ -276,6 +287,7 @@ void Applier::ApplyBatch(const protocol::Batch& batch, protocol::Ack* ack) {
   }
   stats_.failed_ops += failures.size();
   for (auto& [index, f] : failures) ack->failures.push_back(std::move(f));
+  return true;
 }
 
 Status Applier::ApplyOp(const protocol::Op& op, bool replace_stale) {

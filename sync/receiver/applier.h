@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/status.h"
@@ -43,8 +44,12 @@ class Applier {
   explicit Applier(Volume* volume) : volume_(volume) {}
 
   // Applies the ops in order and fills *ack (batch id, op count, failures).
-  // Never stops early: each op's failure is recorded and the next op runs.
-  void ApplyBatch(const protocol::Batch& batch, protocol::Ack* ack);
+  // An op's failure does not stop the batch: it is recorded and the next op
+  // runs. `stop`, when given, is asked before each op; if it says true the
+  // batch ends there (data already written is flushed, so no write is left
+  // in flight) and false is returned: *ack is then incomplete, not to be sent.
+  bool ApplyBatch(const protocol::Batch& batch, protocol::Ack* ack,
+                  const std::function<bool()>& stop = {});
   // One op; the status's err() is the errno reported in the Ack.
   // `replace_stale` as the batch flag kBatchReplaceStale. Data may still be
   // in flight afterwards (Volume::Write): ApplyBatch ends every batch with

@@ -1,6 +1,7 @@
 // georep-receiver: applies a georepd sender's changes to a secondary volume.
 // georepd starts it over SSH; it speaks the protocol of
 // sync/protocol/PROTOCOL.md on stdin/stdout and logs to stderr or --log-file.
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <string>
 
 #include "sync/common/log.h"
+#include "sync/receiver/brick_lock.h"
 #include "sync/receiver/gfapi_volume.h"
 #include "sync/receiver/session.h"
 
@@ -37,6 +39,16 @@ void Usage(FILE* out) {
                "\n"
                "Exit status: 0 done, 1 usage/startup error, 2 protocol error, 3 connection\n"
                "lost, 4 secondary volume unavailable, 5 idle timeout.\n");
+}
+
+// Written by the SIGTERM/SIGINT handler; the session polls the read end.
+int g_stop_pipe[2] = {-1, -1};
+
+void OnStopSignal(int) {
+  const int saved = errno;
+  const char b = 1;
+  (void)!write(g_stop_pipe[1], &b, 1);  // a full pipe already says "stop"
+  errno = saved;
 }
 
 bool ParseInt(const char* s, int min, int max, int* out) {
@@ -141,6 +153,24 @@ int main(int argc, char** argv) {
   // A sender that goes away must show up as a write error, not kill us
   // before the session end is logged.
   signal(SIGPIPE, SIG_IGN);
+  // SIGTERM comes from a newer receiver taking over this brick (or from an
+  // admin): the handler only wakes the session, which finishes the op it is
+  // applying and exits without applying or acknowledging anything more.
+  if (pipe2(g_stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    std::fprintf(stderr, "georep-receiver: pipe: %s\n", std::strerror(errno));
+    return receiver::kExitUsage;
+  }
+  session.stop_fd = g_stop_pipe[0];
+  struct sigaction sa = {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  if (Result<std::string> dir = receiver::DefaultLockDir(); dir.ok()) {
+    session.lock_dir = *dir;
+  } else {
+    session.lock_dir_error = dir.status().message();
+  }
 
   gfapi.volume = session.volume;
   if (gfapi.volfile_server.empty() && gfapi.glusterd_sock.empty()) {

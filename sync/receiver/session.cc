@@ -1,12 +1,18 @@
 #include "sync/receiver/session.h"
 
+#include <poll.h>
+
 #include <cerrno>
+#include <cstring>
+#include <algorithm>
+#include <chrono>
 #include <exception>
 #include <optional>
 
 #include "sync/common/log.h"
 #include "sync/protocol/codec.h"
 #include "sync/receiver/applier.h"
+#include "sync/receiver/brick_lock.h"
 
 namespace georep::receiver {
 
@@ -33,6 +39,11 @@ class Session {
   std::optional<int> Handle(Message& m);
   std::optional<int> HandleHello(const protocol::Hello& h);
   void LogSummary(const char* why);
+  // Why no further op may be applied: "SIGTERM" when stop_fd is readable,
+  // "sender gone" when the output is broken (nobody would read the ACK; the
+  // sender's next connection replays the batch), else nullptr.
+  const char* StopReason() const;
+  int Stopped(const char* why);
 
   int in_;
   int out_;
@@ -41,6 +52,7 @@ class Session {
   protocol::FrameDecoder decoder_;
   MountedVolume mounted_;
   std::unique_ptr<Applier> applier_;
+  BrickLock lock_;  // held from HELLO to exit (PROTOCOL.md, "One receiver per brick")
   std::string peer_;  // "session S, primary P brick B", once known
 };
 
@@ -52,6 +64,26 @@ bool Session::Send(const Message& m) {
     return false;
   }
   return true;
+}
+
+const char* Session::StopReason() const {
+  struct pollfd p[2] = {{options_.stop_fd, POLLIN, 0}, {out_, POLLOUT, 0}};
+  int rc;
+  for (int tries = 0; tries < 100; ++tries) {
+    rc = ::poll(p, 2, 0);
+    if (rc >= 0 || errno != EINTR) break;
+  }
+  if (rc <= 0) return nullptr;
+  if (options_.stop_fd >= 0 && (p[0].revents & POLLIN) != 0) return "SIGTERM";
+  if ((p[1].revents & (POLLERR | POLLHUP)) != 0) return "sender gone";
+  return nullptr;
+}
+
+int Session::Stopped(const char* why) {
+  log::Info(kLog, std::string("stopping (") + why + ")" + peer_ +
+                      ": nothing more is applied; the sender replays what was not acknowledged");
+  LogSummary(why);
+  return std::string(why) == "SIGTERM" ? kExitStopped : kExitConnectionLost;
 }
 
 int Session::SendError(ErrorCode code, const std::string& message, int exit_status) {
@@ -99,6 +131,28 @@ std::optional<int> Session::HandleHello(const protocol::Hello& h) {
                          "\" but this receiver was started for \"" + options_.volume +
                          "\": check the session's secondary volume name",
                      kExitProtocolError);
+  }
+  if (!options_.lock_dir_error.empty()) {
+    return SendError(ErrorCode::kInternal, options_.lock_dir_error, kExitUsage);
+  }
+  if (!options_.lock_dir.empty()) {
+    // Before mounting: an older receiver for this brick must have stopped
+    // before this one applies anything (brick_lock.h says why).
+    BrickLockOptions lo;
+    lo.wait_ms = options_.lock_wait_ms;
+    lo.cancelled = [this] { return StopReason() != nullptr; };
+    const std::string what = "brick " + protocol::PrintableName(h.primary_brick_id) +
+                             " of session " + protocol::PrintableName(h.session_id);
+    Result<BrickLock> lock = BrickLock::Acquire(
+        options_.lock_dir, BrickLockFileName(options_.volume, h.session_id, h.primary_brick_id),
+        what, lo);
+    if (!lock.ok()) {
+      if (const char* why = StopReason(); why != nullptr) return Stopped(why);
+      const bool busy = lock.status().code() == Code::kUnavailable;
+      return SendError(busy ? ErrorCode::kReceiverBusy : ErrorCode::kInternal,
+                       lock.status().message(), busy ? kExitBusy : kExitUsage);
+    }
+    lock_ = std::move(lock).value();
   }
   Result<MountedVolume> mounted = opener_(options_.volume);
   if (!mounted.ok()) {
@@ -152,11 +206,21 @@ std::optional<int> Session::Handle(Message& m) {
                      std::string(protocol::MessageTypeName(type)) + " before HELLO",
                      kExitProtocolError);
   }
+  // Frames still queued after the sender went away or after SIGTERM are
+  // not applied: the sender's next connection replays them, and applying
+  // them late could undo what that connection applies meanwhile.
+  if (const char* why = StopReason(); why != nullptr) return Stopped(why);
   Message reply;
   if (type == MessageType::kBatch) {
     const auto& batch = std::get<protocol::Batch>(m);
     protocol::Ack ack;
-    applier_->ApplyBatch(batch, &ack);
+    const char* stopped = nullptr;
+    if (!applier_->ApplyBatch(batch, &ack, [this, &stopped] {
+          stopped = StopReason();
+          return stopped != nullptr;
+        })) {
+      return Stopped(stopped);
+    }
     log::Debug(kLog, "batch " + std::to_string(batch.batch_id) + ": " +
                          std::to_string(batch.ops.size()) + " ops, " +
                          std::to_string(ack.failures.size()) + " failed");
@@ -171,31 +235,51 @@ std::optional<int> Session::Handle(Message& m) {
 }
 
 int Session::Run() {
-  const int timeout_ms = options_.idle_timeout_s > 0 ? options_.idle_timeout_s * 1000 : -1;
-  // One frame per iteration; the session ends on BYE, end of input, an error
-  // or the idle timeout, so every wait is bounded when a timeout is set.
+  using Clock = std::chrono::steady_clock;
+  const bool limited = options_.idle_timeout_s > 0;
+  auto idle_deadline = Clock::now() + std::chrono::seconds(options_.idle_timeout_s);
+  // One frame per iteration; the session ends on BYE, end of input, an error,
+  // SIGTERM or the idle timeout, so every wait is bounded when a timeout is
+  // set. Frames are taken without blocking (timeout 0) so that the wait
+  // below can also watch stop_fd.
   for (;;) {
-    Result<std::optional<Message>> next = protocol::ReadFrame(in_, &decoder_, timeout_ms);
+    Result<std::optional<Message>> next = protocol::ReadFrame(in_, &decoder_, 0);
     if (!next.ok()) {
       const Status& st = next.status();
       if (decoder_.failed()) {
         return SendError(decoder_.error_code(), st.message(), kExitProtocolError);
       }
-      if (st.err() == ETIMEDOUT) {
+      if (st.err() != ETIMEDOUT) {
+        log::Error(kLog, "connection lost: " + st.ToString());
+        LogSummary("connection lost");
+        return kExitConnectionLost;
+      }
+      // No complete frame yet: wait for input, SIGTERM or the idle limit.
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            idle_deadline - Clock::now())
+                            .count();
+      if (limited && left <= 0) {
         return SendError(ErrorCode::kIdleTimeout,
                          "no frame for " + std::to_string(options_.idle_timeout_s) +
                              " s; the sender must send PING while idle",
                          kExitIdleTimeout);
       }
-      log::Error(kLog, "connection lost: " + st.ToString());
-      LogSummary("connection lost");
-      return kExitConnectionLost;
+      struct pollfd p[2] = {{in_, POLLIN, 0}, {options_.stop_fd, POLLIN, 0}};
+      const int rc = ::poll(p, 2, limited ? static_cast<int>(std::min<int64_t>(left, 60000)) : 60000);
+      if (rc < 0 && errno != EINTR) {
+        log::Error(kLog, std::string("poll on the input failed: ") + std::strerror(errno));
+        LogSummary("connection lost");
+        return kExitConnectionLost;
+      }
+      if (rc > 0 && (p[1].revents & POLLIN) != 0) return Stopped("SIGTERM");
+      continue;
     }
     if (!next->has_value()) {
       log::Info(kLog, "end of input" + peer_);
       LogSummary("end of input");
       return kExitOk;
     }
+    idle_deadline = Clock::now() + std::chrono::seconds(options_.idle_timeout_s);
     std::optional<int> done = Handle(**next);
     if (done.has_value()) return *done;
   }

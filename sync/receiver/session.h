@@ -22,6 +22,8 @@ enum ExitStatus : int {
   kExitConnectionLost = 3,  // input ended mid-frame, output failed, or the peer sent ERROR
   kExitVolumeError = 4,     // the secondary volume could not be mounted; ERROR was sent
   kExitIdleTimeout = 5,     // no frame within the idle timeout; ERROR was sent
+  kExitStopped = 6,         // SIGTERM (a newer receiver took over the brick); no ACK for the batch
+  kExitBusy = 7,            // an older receiver for the brick did not stop; ERROR was sent
 };
 
 struct MountedVolume {
@@ -35,6 +37,15 @@ struct SessionOptions {
   std::string volume;           // the only secondary volume this receiver serves
   int idle_timeout_s = 300;     // <= 0: wait for frames without limit
   std::string receiver_version;
+  // Directory of the per-brick receiver locks (brick_lock.h); empty: no
+  // locking (unit tests that do not exercise it). lock_dir_error, when set,
+  // is why the directory is unusable, reported as ERROR at HELLO.
+  std::string lock_dir;
+  std::string lock_dir_error;
+  int lock_wait_ms = 10000;
+  // Readable when the receiver must stop (main.cc's SIGTERM handler writes
+  // to it): the op being applied finishes, nothing more is applied or acked.
+  int stop_fd = -1;
 };
 
 // Serves the connection until BYE, end of input or an error, and returns the
