@@ -102,7 +102,9 @@ class Cli {
   // Runs `peer_georep remote <op> args` on the secondary host as the admin.
   Result<std::vector<PeerLine>> Remote(const Target& t, int port, const std::string& op,
                                        const std::vector<std::string>& args);
-  std::string GateCommand() const;
+  // The forced command of the key lines push-pem installs for a session
+  // whose workers send `receiver_command`.
+  Result<std::string> GateCommand(const std::string& receiver_command) const;
   Result<std::string> HostKeysFor(const Target& t, int port);
 
   GlobalOptions o_;
@@ -308,13 +310,16 @@ Result<std::vector<PeerLine>> Cli::Remote(const Target& t, int port, const std::
   return lines;
 }
 
-std::string Cli::GateCommand() const {
-  // The key line pins the receiver binary (first word); the other words of
-  // receiver_command reach it through the gate as the workers send them.
-  std::string cmd = PeerHelperPath() + " gate";
-  std::string first = Split(Trim(o_.receiver_command), ' ')[0];
-  if (!first.empty() && first[0] == '/') cmd += " receiver=" + first;
-  return cmd;
+Result<std::string> Cli::GateCommand(const std::string& receiver_command) const {
+  // The key line pins the receiver binary (an absolute first word) and the
+  // --volfile-server and --log-file values: the gate refuses them from the
+  // primary unless they equal what the secondary's key line says.
+  GatePolicy policy;
+  std::string why;
+  if (!GatePolicyForReceiverCommand(receiver_command, &policy, &why)) {
+    return ::georep::Status(Code::kInvalidArgument, why);
+  }
+  return GateCommandLine(PeerHelperPath(), policy);
 }
 
 Result<std::string> Cli::HostKeysFor(const Target& t, int port) {
@@ -618,6 +623,18 @@ int Cli::Create(const std::string& pvol, const Target& t, const CreateFlags& f) 
   for (const std::string& w : warnings) err_ << w << "\n";
 
   // 12. push-pem: the keys into the account's authorized_keys on the secondary.
+  // The receiver command the session will send decides the key lines' fixed
+  // values; one the gate would refuse fails here, before anything changes.
+  const std::string receiver_command =
+      exists && Has(existing, "receiver_command")
+          ? Lookup(existing, "receiver_command")
+          : (o_.receiver_command.empty() ? "georep-receiver" : o_.receiver_command);
+  Result<std::string> gate = GateCommand(receiver_command);
+  if (!gate.ok()) {
+    return Fail(gate.status().message() +
+                ". Fix: --receiver-command='[/path/]georep-receiver [--volfile-server HOST] [--log-file /abs/path] "
+                "[--log-level LEVEL] [--idle-timeout S]'");
+  }
   std::string all_keys;
   for (const std::string& k : pubkeys) all_keys += k + "\n";
   if (f.push_pem) {
@@ -625,9 +642,9 @@ int Cli::Create(const std::string& pvol, const Target& t, const CreateFlags& f) 
         t.user == "root"
             ? Remote(t, f.ssh_port, "cluster",
                      {KeyArg("op", "install-keys"), KeyArg("user", t.user), KeyArg("keys", all_keys),
-                      KeyArg("gate", GateCommand())})
+                      KeyArg("gate", *gate)})
             : Remote(t, f.ssh_port, "install-keys",
-                     {KeyArg("user", t.user), KeyArg("keys", all_keys), KeyArg("gate", GateCommand()),
+                     {KeyArg("user", t.user), KeyArg("keys", all_keys), KeyArg("gate", *gate),
                       KeyArg("drop", "georep_" + pvol + "_" + t.volume + ".pub")});
     if (!r.ok()) return Fail("push-pem failed: " + r.status().message());
     for (const PeerLine& pl : *r) {
@@ -804,6 +821,17 @@ int Cli::Config(const std::string& pvol, const Target& t, const std::vector<std:
     EraseKey(&conf, key);
   } else {
     if (::georep::Status st = ValidateConfigValue(key, args[1]); !st.ok()) return Fail(st.message());
+    if (key == "receiver_command") {
+      Result<std::string> gate = GateCommand(args[1]);
+      if (!gate.ok()) return Fail(gate.status().message());
+      if (Lookup(conf, key) != args[1]) {
+        // The key lines on the secondary fixed the old command's receiver
+        // path, --volfile-server and --log-file at push-pem.
+        err_ << "Note: the secondary's key lines must match the new command (" << *gate
+             << "); re-run create push-pem force on the stopped session if its receiver path, "
+                "--volfile-server or --log-file changed.\n";
+      }
+    }
     SetValue(&conf, key, args[1]);
   }
   if (::georep::Status st = ValidateConfigSet(conf); !st.ok()) return Fail(st.message());

@@ -25,6 +25,43 @@ namespace georep::cli {
 
 namespace {
 
+// Characters allowed in a value fixed in the key line: sshd runs the forced
+// command through the account's shell, so nothing a shell would interpret.
+bool SafeGateValue(const std::string& v) {
+  if (v.empty() || v.size() > 4096) return false;
+  return v.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/:@+-") ==
+         std::string::npos;
+}
+
+bool ValidHost(const std::string& h) {
+  return SafeGateValue(h) && h[0] != '-' && h.size() <= 255 && h.find('/') == std::string::npos &&
+         h.find('@') == std::string::npos;
+}
+
+// An absolute path without "." or ".." components.
+bool ValidAbsolutePath(const std::string& p) {
+  if (!SafeGateValue(p) || p[0] != '/') return false;
+  for (const std::string& c : Split(p, '/')) {
+    if (c == "." || c == "..") return false;
+  }
+  return p.back() != '/';
+}
+
+// GlusterFS volume names, as the receiver and glusterd accept them.
+bool ValidVolumeName(const std::string& v) {
+  return !v.empty() && v.size() <= 64 && v[0] != '-' &&
+         v.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+             std::string::npos;
+}
+
+// What a refused value is shown as: printable, bounded.
+std::string Shown(const std::string& v) {
+  std::string out;
+  for (unsigned char c : v.substr(0, 80)) out += (c < 0x20 || c >= 0x7f) ? '?' : static_cast<char>(c);
+  return "'" + out + (v.size() > 80 ? "...'" : "'");
+}
+
+
 constexpr int kSshCheckTimeoutS = 30;
 constexpr int kKeygenTimeoutS = 60;
 constexpr int kXlatorDirTimeoutS = 30;
@@ -224,8 +261,16 @@ std::string OpInstallKeys(const NodeContext& ctx, const std::map<std::string, st
   }
   if (keys.empty()) return Error(ctx, "no public keys given");
   std::string gate = Arg(a, "gate").empty() ? ctx.gate_path + " gate" : Arg(a, "gate");
-  for (unsigned char c : gate) {
-    if (c < 0x20 || c == '"' || c == '\\') return Error(ctx, "invalid gate command");
+  {
+    // The line is shell-parsed by sshd: only "<helper> gate" and the fixed
+    // values GatePolicy accepts may be written into it.
+    std::vector<std::string> w = Split(gate, ' ');
+    GatePolicy policy;
+    std::string why;
+    if (w.size() < 2 || w[0].empty() || w[0][0] != '/' || !SafeGateValue(w[0]) || w[1] != "gate" ||
+        !ParseGatePolicy(std::vector<std::string>(w.begin() + 2, w.end()), &policy, &why)) {
+      return Error(ctx, "invalid gate command '" + gate + "'" + (why.empty() ? "" : ": " + why));
+    }
   }
   std::string ssh_dir = std::string(pw.pw_dir) + "/.ssh";
   std::string err;
@@ -417,29 +462,195 @@ bool ParseGateCommand(const std::string& original_command, std::vector<std::stri
   return true;
 }
 
-int RunGate(const std::string& original_command, const std::string& receiver_path) {
+
+bool ParseGatePolicy(const std::vector<std::string>& gate_args, GatePolicy* policy, std::string* why) {
+  *policy = GatePolicy{};
+  for (const std::string& a : gate_args) {
+    size_t eq = a.find('=');
+    std::string k = eq == std::string::npos ? a : a.substr(0, eq);
+    std::string v = eq == std::string::npos ? "" : a.substr(eq + 1);
+    std::string* slot = k == "receiver" ? &policy->receiver
+                        : k == "volfile-server" ? &policy->volfile_server
+                        : k == "log-file" ? &policy->log_file
+                                          : nullptr;
+    if (slot == nullptr || eq == std::string::npos) {
+      *why = "unknown word " + Shown(a) + " in this key's gate command (known: receiver=PATH, volfile-server=HOST, "
+             "log-file=PATH); fix the authorized_keys line on the secondary";
+      return false;
+    }
+    if (!slot->empty()) {
+      *why = k + "= given twice in this key's gate command; fix the authorized_keys line on the secondary";
+      return false;
+    }
+    bool ok = k == "volfile-server" ? ValidHost(v) : ValidAbsolutePath(v);
+    if (!ok) {
+      *why = "invalid " + k + "=" + Shown(v) + " in this key's gate command (" +
+             (k == "volfile-server" ? "a host name or address" : "an absolute path of [A-Za-z0-9._/:@+-]") +
+             "); fix the authorized_keys line on the secondary";
+      return false;
+    }
+    *slot = v;
+  }
+  return true;
+}
+
+std::string GateCommandLine(const std::string& helper_path, const GatePolicy& policy) {
+  std::string cmd = helper_path + " gate";
+  if (!policy.receiver.empty()) cmd += " receiver=" + policy.receiver;
+  if (!policy.volfile_server.empty()) cmd += " volfile-server=" + policy.volfile_server;
+  if (!policy.log_file.empty()) cmd += " log-file=" + policy.log_file;
+  return cmd;
+}
+
+bool GatePolicyForReceiverCommand(const std::string& receiver_command, GatePolicy* policy, std::string* why) {
+  *policy = GatePolicy{};
+  std::vector<std::string> words;
+  if (!ParseGateCommand(receiver_command, &words, why)) {
+    *why = "receiver_command '" + receiver_command + "' cannot pass the secondary's gate: " + *why;
+    return false;
+  }
+  std::vector<std::string> gate_args;
+  if (words[0][0] == '/') gate_args.push_back("receiver=" + words[0]);
+  for (size_t i = 1; i < words.size(); ++i) {
+    for (const char* opt : {"--volfile-server", "--log-file"}) {
+      std::string o = opt;
+      std::string value;
+      if (words[i] == o && i + 1 < words.size()) {
+        value = words[i + 1];
+      } else if (StartsWith(words[i], o + "=")) {
+        value = words[i].substr(o.size() + 1);
+      } else {
+        continue;
+      }
+      gate_args.push_back(o.substr(2) + "=" + value);
+    }
+  }
+  std::string policy_why;
+  if (!ParseGatePolicy(gate_args, policy, &policy_why)) {
+    *why = "receiver_command '" + receiver_command + "' cannot be fixed in the secondary's key lines: " + policy_why;
+    return false;
+  }
+  // The workers add --volume; the rest must pass the gate as it will be.
+  std::vector<std::string> probe = words;
+  probe.push_back("--volume");
+  probe.push_back("probe");
+  std::vector<std::string> ignored;
+  std::string check_why;
+  if (!CheckReceiverArgs(probe, *policy, &ignored, &check_why)) {
+    *why = "receiver_command '" + receiver_command + "' cannot pass the secondary's gate: " + check_why;
+    return false;
+  }
+  return true;
+}
+
+bool CheckReceiverArgs(const std::vector<std::string>& words, const GatePolicy& policy,
+                       std::vector<std::string>* receiver_args, std::string* why) {
+  receiver_args->clear();
+  std::map<std::string, std::string> seen;
+  for (size_t i = 1; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    if (!StartsWith(w, "--")) {
+      *why = "argument " + Shown(w) + " refused: the receiver takes options only";
+      return false;
+    }
+    size_t eq = w.find('=');
+    std::string name = eq == std::string::npos ? w : w.substr(0, eq);
+    std::string value;
+    if (eq != std::string::npos) {
+      value = w.substr(eq + 1);
+    } else if (i + 1 < words.size()) {
+      value = words[++i];
+    } else {
+      *why = "option " + name + " refused: it needs a value";
+      return false;
+    }
+    if (name != "--volume" && name != "--log-level" && name != "--idle-timeout" && name != "--volfile-server" &&
+        name != "--log-file") {
+      *why = "option " + Shown(name) +
+             " refused: this key allows only --volume, --log-level, --idle-timeout, and --volfile-server and "
+             "--log-file with the values fixed in the key line on the secondary";
+      return false;
+    }
+    if (seen.count(name) != 0) {
+      *why = "option " + name + " refused: given twice";
+      return false;
+    }
+    seen[name] = value;
+    if (name == "--volume") {
+      if (!ValidVolumeName(value)) {
+        *why = "option --volume refused: " + Shown(value) +
+               " is not a GlusterFS volume name (letters, digits, '-', '_', at most 64)";
+        return false;
+      }
+      receiver_args->insert(receiver_args->end(), {name, value});
+    } else if (name == "--log-level") {
+      if (value != "debug" && value != "info" && value != "warning" && value != "error") {
+        *why = "option --log-level refused: " + Shown(value) + " is not debug, info, warning or error";
+        return false;
+      }
+      receiver_args->insert(receiver_args->end(), {name, value});
+    } else if (name == "--idle-timeout") {
+      bool digits = !value.empty() && value.size() <= 6 &&
+                    value.find_first_not_of("0123456789") == std::string::npos;
+      if (!digits || std::stol(value) > 604800) {
+        *why = "option --idle-timeout refused: " + Shown(value) + " is not a number of seconds (0-604800)";
+        return false;
+      }
+      receiver_args->insert(receiver_args->end(), {name, value});
+    } else {
+      // --volfile-server picks whose volfile is mounted and --log-file a file
+      // the account appends to: only the secondary decides them.
+      const std::string& fixed = name == "--volfile-server" ? policy.volfile_server : policy.log_file;
+      if (fixed.empty()) {
+        *why = "option " + name + " refused: the secondary did not fix it for this key (the primary may not " +
+               (name == "--volfile-server" ? "choose which glusterd serves the volume"
+                                           : "choose a file to write on the secondary") +
+               "); to use it, create the session with push-pem and --receiver-command='... " + name +
+               " VALUE' so that the key line fixes " + name.substr(2) + "=VALUE";
+        return false;
+      }
+      if (value != fixed) {
+        *why = "option " + name + " refused: " + Shown(value) + " differs from " + Shown(fixed) +
+               ", the value fixed in this key's line on the secondary";
+        return false;
+      }
+    }
+  }
+  if (seen.count("--volume") == 0) {
+    *why = "option --volume is required";
+    return false;
+  }
+  // The secondary's fixed values are passed whether or not the primary named them.
+  if (!policy.volfile_server.empty()) receiver_args->insert(receiver_args->end(), {"--volfile-server", policy.volfile_server});
+  if (!policy.log_file.empty()) receiver_args->insert(receiver_args->end(), {"--log-file", policy.log_file});
+  return true;
+}
+
+int RunGate(const std::string& original_command, const GatePolicy& policy) {
   if (original_command == kProbeCommand) {
     std::cout << kProbeAnswer << std::endl;
     return 0;
   }
   std::vector<std::string> words;
+  std::vector<std::string> args;
   std::string why;
-  if (!ParseGateCommand(original_command, &words, &why)) {
+  if (!ParseGateCommand(original_command, &words, &why) || !CheckReceiverArgs(words, policy, &args, &why)) {
     std::cerr << "georep gate: " << why << std::endl;
     return 126;
   }
   // The receiver always comes from the configured path on this host, never
   // from the client's choice of directory.
+  std::string receiver = policy.receiver.empty() ? GEOREP_RECEIVER_PATH : policy.receiver;
   std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(receiver_path.c_str()));
-  for (size_t i = 1; i < words.size(); ++i) argv.push_back(const_cast<char*>(words[i].c_str()));
+  argv.push_back(const_cast<char*>(receiver.c_str()));
+  for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   // A fixed PATH: the receiver runs the GlusterFS tools (gluster in /usr/sbin)
   // whatever the account's own PATH says, and nothing from the account's
   // directories shadows them.
   setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
-  execv(receiver_path.c_str(), argv.data());
-  std::cerr << "georep gate: cannot run " << receiver_path << ": " << strerror(errno) << std::endl;
+  execv(receiver.c_str(), argv.data());
+  std::cerr << "georep gate: cannot run " << receiver << ": " << strerror(errno) << std::endl;
   return 127;
 }
 
@@ -641,9 +852,13 @@ int PeerMain(const std::vector<std::string>& args) {
   }
   if (args[0] == "gate") {
     const char* oc = getenv("SSH_ORIGINAL_COMMAND");
-    std::string receiver = GEOREP_RECEIVER_PATH;
-    if (args.size() > 1 && StartsWith(args[1], "receiver=/")) receiver = args[1].substr(9);
-    return RunGate(oc ? oc : "", receiver);
+    GatePolicy policy;
+    std::string why;
+    if (!ParseGatePolicy(std::vector<std::string>(args.begin() + 1, args.end()), &policy, &why)) {
+      std::cerr << "georep gate: " << why << std::endl;
+      return 126;
+    }
+    return RunGate(oc ? oc : "", policy);
   }
   if (args[0] == "remote") return RemoteMain(ctx, std::vector<std::string>(args.begin() + 1, args.end()));
   std::map<std::string, std::string> a;

@@ -33,7 +33,7 @@ std::string RunNodeOp(const NodeContext& ctx, const std::string& op,
 
 // The authorized_keys line that lets one primary node's public key run only
 // the receiver gate: no shell, no pty, no forwarding of any kind.
-// `gate_command` is "<peer_georep path> gate [receiver=<absolute path>]".
+// `gate_command` is GateCommandLine(...).
 std::string AuthorizedKeyLine(const std::string& gate_command, const std::string& pubkey_line);
 // Adds `pubkey_lines` (one per primary node) to `existing` authorized_keys
 // text: a key already present is replaced by the restricted line, other lines
@@ -41,10 +41,43 @@ std::string AuthorizedKeyLine(const std::string& gate_command, const std::string
 std::string MergeAuthorizedKeys(const std::string& existing, const std::string& gate_command,
                                 const std::vector<std::string>& pubkey_lines);
 
+// What the secondary fixed in a key line: `peer_georep gate [receiver=PATH]
+// [volfile-server=HOST] [log-file=PATH]`. The primary that holds the key can
+// choose none of these: a compromised primary must not pick which glusterd's
+// volfile is mounted (another cluster) nor a file the account appends to.
+struct GatePolicy {
+  std::string receiver;        // absolute path; empty: the packaged georep-receiver
+  std::string volfile_server;  // empty: --volfile-server is refused
+  std::string log_file;        // empty: --log-file is refused, the receiver logs to stderr
+};
+
+// Parses the words after `gate` in the key line. Returns false with `why`
+// set for an unknown word or an unsafe value (the line is shell-parsed by
+// sshd, so values are limited to [A-Za-z0-9._/:@+-]).
+bool ParseGatePolicy(const std::vector<std::string>& gate_args, GatePolicy* policy, std::string* why);
+// The key line's command for `policy`: "<helper> gate [k=v ...]".
+std::string GateCommandLine(const std::string& helper_path, const GatePolicy& policy);
+// The policy that lets `receiver_command` (session.conf's receiver_command,
+// without --volume) through the gate: its absolute first word, and its
+// --volfile-server and --log-file values, become fixed in the key line.
+// Returns false with `why` when the command could never pass the gate.
+bool GatePolicyForReceiverCommand(const std::string& receiver_command, GatePolicy* policy, std::string* why);
+
+// Checks the receiver's arguments as the primary sent them (`words` from
+// ParseGateCommand, words[0] being georep-receiver) against the whitelist:
+// --volume NAME (required, once), --log-level debug|info|warning|error,
+// --idle-timeout SECONDS, and --volfile-server / --log-file only with the
+// policy's value. Both `--opt value` and `--opt=value` are accepted. Fills
+// `receiver_args` (argv after the program name, with the policy's
+// --volfile-server and --log-file always added) or returns false with `why`
+// naming the option and the reason.
+bool CheckReceiverArgs(const std::vector<std::string>& words, const GatePolicy& policy,
+                       std::vector<std::string>* receiver_args, std::string* why);
+
 // The forced command: checks SSH_ORIGINAL_COMMAND and execs the receiver, or
 // answers the CLI's reachability probe. Returns an exit code when it does not
 // exec.
-int RunGate(const std::string& original_command, const std::string& receiver_path);
+int RunGate(const std::string& original_command, const GatePolicy& policy);
 // Splits the requested command into words and checks it: the first word must
 // be georep-receiver (any directory), the rest plain words without shell
 // syntax. Returns false with `why` set otherwise.

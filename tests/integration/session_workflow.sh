@@ -151,9 +151,16 @@ usermod -p "*" "$GA" || gr_fail "usermod $GA"
 install -d -m 0700 -o "$GA" -g "$GA" "/home/$GA/.ssh"
 install -m 0600 -o "$GA" -g "$GA" "$GR_SSH_KEY.pub" "/home/$GA/.ssh/authorized_keys"
 SL_USERS+=("$GA")
-sl_run 1 pv "$GA@snode1::sv2" create push-pem "${FORCE[@]}" || gr_fail "non-root create push-pem failed"
+# The receiver runs as $GA: its log goes where $GA may write. push-pem fixes
+# this log file and --volfile-server in the key lines; the gate refuses any
+# other value from the primary.
+GA_LOG="/home/$GA/georep-receiver.log"
+sl_run 1 --receiver-command="$SL_B/sync/receiver/georep-receiver --volfile-server snode1 --log-file $GA_LOG" \
+  pv "$GA@snode1::sv2" create push-pem "${FORCE[@]}" || gr_fail "non-root create push-pem failed"
 [ -f "/home/$GA/georep_pv_sv2.pub" ] || gr_fail "push-pem did not leave the keys for the script"
 grep -q 'restrict,command=' "/home/$GA/.ssh/authorized_keys" || gr_fail "no restricted key lines for $GA"
+grep -qF "gate receiver=$SL_B/sync/receiver/georep-receiver volfile-server=snode1 log-file=$GA_LOG\"" \
+  "/home/$GA/.ssh/authorized_keys" || gr_fail "the key lines do not fix the receiver, volfile server and log file"
 [ "$(stat -c %U "/home/$GA/.ssh/authorized_keys")" = "$GA" ] || gr_fail "authorized_keys not owned by $GA"
 printf '\n[snode1]# set_georep_pem_keys.sh %s pv sv2\n' "$GA"
 gr_ns env GEOREP_GLUSTERD_SOCK="$(gr_node_sock 3)" GEOREP_STATE_DIR="$(gr_node_state_dir 3)" \
@@ -162,10 +169,24 @@ gr_ns env GEOREP_GLUSTERD_SOCK="$(gr_node_sock 3)" GEOREP_STATE_DIR="$(gr_node_s
 out=$(sl_run 1 status) || gr_fail "status of two sessions failed"
 echo "$out"
 grep -q "$GA .*snode1::sv2 .*Created" <<<"$out" || gr_fail "non-root session row missing"
+# What a primary node's replication key may ask of the gate: the receiver
+# with the whitelisted options only (sync/cli/SECURITY.md).
+gate_as_node1() {
+  gr_ns ssh -n -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$SL_KH" \
+    -o IdentitiesOnly=yes -i "$(gr_node_state_dir 1)/keys/georep_secret.pem" "$GA@snode1" "$1" 2>&1
+}
+for bad in "georep-receiver --volume sv2 --log-file /etc/passwd:option --log-file refused" \
+           "georep-receiver --volume sv2 --volfile-server 127.1.1.9:option --volfile-server refused" \
+           "georep-receiver --volume sv2 --gfapi-log-file /tmp/x:option '--gfapi-log-file' refused" \
+           "sh -c id:refused; this key only runs georep-receiver"; do
+  printf '\n[pnode1]# ssh -i <node key> %s@snode1 "%s"   (expect refusal)\n' "$GA" "${bad%%:*}"
+  if out=$(gate_as_node1 "${bad%%:*}"); then gr_fail "the gate let through: ${bad%%:*}"; fi
+  echo "$out"
+  grep -qF -- "${bad#*:}" <<<"$out" || gr_fail "the gate's refusal of '${bad%%:*}' did not say: ${bad#*:}"
+done
+sl_expect 1 "option '--glusterd-sock' refused" 1 pv "$GA@snode1::sv2" config receiver_command \
+  "$RECEIVER --glusterd-sock /tmp/other.sock"
 if [ -n "$DATA" ]; then
-  # The receiver runs as $GA: its logs go where $GA may write.
-  sl_run 1 pv "$GA@snode1::sv2" config receiver_command \
-    "$RECEIVER --volfile-server snode1 --log-file /home/$GA/georep-receiver.log" || gr_fail "config receiver_command"
   sl_run 1 pv "$GA@snode1::sv2" start || gr_fail "non-root start failed"
   echo owned >"$m/owned-by-4242"
   chown 4242:4343 "$m/owned-by-4242"
@@ -176,6 +197,7 @@ if [ -n "$DATA" ]; then
             [ "$(cat "$s2/owned-by-4242" 2>/dev/null)" = owned ]; }
   GR_WAIT_S=120 gr_wait owned || { sl_georep 1 pv "$GA@snode1::sv2" status detail; gr_fail "non-root session did not replicate with ownership"; }
   gr_log "non-root account $GA replicated data with ownership preserved"
+  [ -s "$GA_LOG" ] || gr_fail "the receiver did not log to $GA_LOG, the file fixed in $GA's key lines"
   out=$(sl_run 1 pv "$GA@snode1::sv2" status detail) || gr_fail "non-root status detail"
   echo "$out"
   sl_run 1 pv "$GA@snode1::sv2" stop || gr_fail "non-root stop failed"
