@@ -38,7 +38,13 @@ void Usage(FILE* out) {
                "  --version, --help\n"
                "\n"
                "Exit status: 0 done, 1 usage/startup error, 2 protocol error, 3 connection\n"
-               "lost, 4 secondary volume unavailable, 5 idle timeout.\n");
+               "lost, 4 secondary volume unavailable, 5 idle timeout, 6 stopped by SIGTERM\n"
+               "(a newer receiver took over the brick), 7 an older receiver for the brick\n"
+               "did not stop.\n"
+               "\n"
+               "Only one receiver applies for a brick of a session at a time: it locks a file\n"
+               "in /run/georep (root), $XDG_RUNTIME_DIR/georep or /tmp/georep-UID, and stops\n"
+               "an older holder with SIGTERM.\n");
 }
 
 // Written by the SIGTERM/SIGINT handler; the session polls the read end.
