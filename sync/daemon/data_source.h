@@ -52,6 +52,11 @@ class DataSource {
                                                       const std::string& name) = 0;
   virtual Result<std::vector<std::string>> ListXattrs(const protocol::Gfid& gfid) = 0;
   virtual Result<std::string> ReadLink(const protocol::Gfid& gfid) = 0;
+  // The GFID the name `name` in directory `parent` refers to right now (no
+  // symlink is followed); kNotFound when the name or the directory is gone.
+  // Used to tell a stale secondary entry from a replay of history.
+  virtual Result<protocol::Gfid> LookupName(const protocol::Gfid& parent,
+                                            const std::string& name) = 0;
 };
 
 }  // namespace georep::daemon

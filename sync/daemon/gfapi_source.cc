@@ -247,4 +247,28 @@ Result<std::string> GfapiSource::ReadLink(const protocol::Gfid& gfid) {
   return buf;
 }
 
+Result<protocol::Gfid> GfapiSource::LookupName(const protocol::Gfid& parent,
+                                               const std::string& name) {
+  std::string where = protocol::GfidToString(parent) + "/" + name;
+  // A name is one path component: anything else would let the lookup walk
+  // elsewhere than the directory the op names.
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
+      name.find('\0') != std::string::npos) {
+    return Status(Code::kInvalidArgument, "not a single file name: " + where);
+  }
+  Handle dir(vol_->fs(), parent);
+  if (dir.get() == nullptr) return GfapiError(dir.err(), "lookup gfid " + protocol::GfidToString(parent));
+  struct stat st {};
+  glfs_object_t* obj = glfs_h_lookupat(vol_->fs(), dir.get(), name.c_str(), &st, /*follow=*/0);
+  if (obj == nullptr) return GfapiError(errno, "lookup " + where);
+  unsigned char raw[GFAPI_HANDLE_LENGTH];
+  int n = glfs_h_extract_handle(obj, raw, GFAPI_HANDLE_LENGTH);
+  int err = errno;
+  glfs_h_close(obj);
+  if (n < 0) return GfapiError(err, "gfid of " + where);
+  protocol::Gfid g{};
+  std::memcpy(g.data(), raw, g.size());
+  return g;
+}
+
 }  // namespace georep::daemon

@@ -43,6 +43,7 @@ class GfapiSource : public DataSource {
                                               const std::string& name) override;
   Result<std::vector<std::string>> ListXattrs(const protocol::Gfid& gfid) override;
   Result<std::string> ReadLink(const protocol::Gfid& gfid) override;
+  Result<protocol::Gfid> LookupName(const protocol::Gfid& parent, const std::string& name) override;
 
  private:
   GfapiVolume* vol_;

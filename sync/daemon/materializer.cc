@@ -29,7 +29,8 @@ Status Materializer::Flush() {
   open_ = protocol::Batch{};
   open_size_ = 0;
   batch.batch_id = next_batch_id_++;
-  batch.flags = limits_.fsync ? static_cast<uint32_t>(protocol::kBatchFsync) : 0u;
+  batch.flags = (limits_.fsync ? static_cast<uint32_t>(protocol::kBatchFsync) : 0u) |
+                (limits_.replace_stale ? static_cast<uint32_t>(protocol::kBatchReplaceStale) : 0u);
   return sink_(std::move(batch), size);
 }
 

@@ -30,6 +30,9 @@ struct MaterializerLimits {
   uint32_t max_ops = 2048;
   uint32_t max_body = protocol::kMaxBodySize;
   bool fsync = false;
+  // Sets REPLACE_STALE on every batch: only for ops the sender has checked
+  // against the primary's current state (see conflict.h).
+  bool replace_stale = false;
 };
 
 struct MaterializerStats {

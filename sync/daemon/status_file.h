@@ -25,7 +25,10 @@ struct BrickStatus {
   uint64_t pending_entry = 0;
   uint64_t pending_data = 0;
   uint64_t pending_meta = 0;
-  uint64_t failures = 0;          // ops the receiver reported as failed, plus skipped ops
+  uint64_t failures = 0;          // ops the receiver refused that nothing could repair (see last_failure)
+  uint64_t replays_skipped = 0;   // refused ops the primary has moved on from (history, nothing lost)
+  uint64_t stale_replaced = 0;    // stale secondary entries replaced / missing objects re-created
+  std::string last_failure;       // the newest of `failures`: op, cause and fix ("" = none)
   std::string faulty_cause;
   std::string checkpoint;         // the checkpoint these fields refer to ("" = none)
   bool checkpoint_completed = false;

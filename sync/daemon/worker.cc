@@ -17,6 +17,7 @@
 #include "sync/common/log.h"
 #include "sync/daemon/backoff.h"
 #include "sync/daemon/coalescer.h"
+#include "sync/daemon/conflict.h"
 #include "sync/daemon/crawler.h"
 #include "sync/daemon/fs_util.h"
 #include "sync/daemon/gfapi_source.h"
@@ -152,6 +153,26 @@ bool TransientErrno(int err) {
     default:
       return false;
   }
+}
+
+bool IsEntryOp(const protocol::Op& op) {
+  return std::holds_alternative<protocol::EntryCreateOp>(op) ||
+         std::holds_alternative<protocol::LinkOp>(op) ||
+         std::holds_alternative<protocol::RenameOp>(op) ||
+         std::holds_alternative<protocol::UnlinkOp>(op) ||
+         std::holds_alternative<protocol::RmdirOp>(op);
+}
+
+// A sent batch's ops as kept until its ack: data payloads dropped (failures
+// are judged on names and GFIDs; a repair re-reads data from the primary).
+std::vector<protocol::Op> StripPayload(std::vector<protocol::Op> ops) {
+  for (auto& op : ops) {
+    if (auto* d = std::get_if<protocol::DataOp>(&op)) {
+      d->data.clear();
+      d->data.shrink_to_fit();
+    }
+  }
+  return ops;
 }
 
 }  // namespace
@@ -577,6 +598,7 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
     };
     auto run = [&]() -> Status {
       if (need_crawl) {
+        const int64_t crawl_started_ns = NowNs();
         log::Info("worker", brick_id_ + ": initial crawl of " + brick + " (journal position " +
                                 std::to_string(wstate.crawl_start_seq) + ")");
         BrickCrawler crawler(
@@ -591,6 +613,8 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
                                 std::to_string(cs.skipped) + " skipped)");
         QueueItem m;
         m.crawl_end = true;
+        // The secondary has the brick as it was when the crawl began.
+        m.newest_time_ns = static_cast<uint64_t>(crawl_started_ns);
         GEOREP_RETURN_IF_ERROR(push_marker(std::move(m)));
       }
       auto reader = journal::JournalReader::Open(brick, read_from);
@@ -679,11 +703,21 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
     uint64_t batch_id = 0;
     uint32_t op_count = 0;
     std::vector<std::string> op_desc;  // kept only to name failed ops
+    // The ops without their data payload: what a failure is judged on.
+    std::vector<protocol::Op> ops;
+    bool repair = false;  // sent with REPLACE_STALE by the conflict resolver
     Clock::time_point sent;
     std::vector<QueueItem> markers;
   };
   std::deque<Inflight> inflight;
   int64_t synced_through_ns = 0;
+  // Refused ops are judged against the primary (conflict.h). While a repair
+  // batch is unacknowledged, markers of later acks are held back, so the
+  // cursor never passes an op whose repair could still be lost.
+  ConflictResolver resolver(&source);
+  uint64_t next_repair_id = uint64_t{1} << 62;  // distinct from the producer's ids in logs
+  size_t repairs_inflight = 0;
+  std::vector<QueueItem> held_markers;
   auto apply_marker = [&](const QueueItem& m) -> Status {
     if (m.window_end_seq != 0) {
       GEOREP_RETURN_IF_ERROR(reg.SetCursor(consumer_, m.window_end_seq));
@@ -696,6 +730,11 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
       status_.pending_meta -= std::min(status_.pending_meta, m.pending_meta);
     }
     if (m.crawl_end) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        int64_t t_s = static_cast<int64_t>(m.newest_time_ns / 1000000000ull);
+        if (t_s > status_.last_synced) status_.last_synced = t_s;
+      }
       if (wstate.resync) {
         if (wstate.crawl_start_seq > cursor) {
           GEOREP_RETURN_IF_ERROR(reg.SetCursor(consumer_, wstate.crawl_start_seq));
@@ -738,6 +777,36 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
     return Status::Ok();
   };
 
+  // Materializes repair items from the primary's current state and sends
+  // them at once (nothing queued later may overtake them), batch by batch,
+  // so a large re-created file never sits in memory whole.
+  auto send_repair = [&](const std::vector<PlanItem>& items) -> Status {
+    MaterializerLimits l = limits_from(tunables());
+    l.replace_stale = true;
+    Materializer rmat(&source, l, [&](protocol::Batch b, size_t) -> Status {
+      Inflight f;
+      f.batch_id = b.batch_id;
+      f.op_count = static_cast<uint32_t>(b.ops.size());
+      f.repair = true;
+      for (const auto& op : b.ops) f.op_desc.push_back(protocol::DescribeOp(op));
+      size_t bytes = 0;
+      GEOREP_RETURN_IF_ERROR(send(b, &bytes));
+      f.ops = StripPayload(std::move(b.ops));
+      f.sent = Clock::now();
+      inflight.push_back(std::move(f));
+      ++repairs_inflight;
+      std::lock_guard<std::mutex> lock(mu_);
+      status_.bytes_sent += bytes;
+      ++status_.batches;
+      return Status::Ok();
+    });
+    rmat.set_next_batch_id(next_repair_id);
+    for (const PlanItem& item : items) GEOREP_RETURN_IF_ERROR(rmat.AddItem(item));
+    GEOREP_RETURN_IF_ERROR(rmat.Flush());
+    next_repair_id = rmat.next_batch_id();
+    return Status::Ok();
+  };
+
   auto handle = [&](const protocol::Message& msg) -> Status {
     if (auto* ack = std::get_if<protocol::Ack>(&msg)) {
       if (inflight.empty() || inflight.front().batch_id != ack->batch_id) {
@@ -757,24 +826,92 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
                                  std::to_string(std::chrono::duration_cast<milliseconds>(Clock::now() - done.sent).count()) +
                                  " ms, " + std::to_string(inflight.size()) + " still in flight");
       }
-      uint64_t permanent = 0;
+      if (done.repair) --repairs_inflight;
       for (const auto& f : ack->failures) {
-        std::string what = f.index < done.op_desc.size() ? done.op_desc[f.index] : "op #" + std::to_string(f.index);
         if (TransientErrno(f.err)) {
+          std::string what = f.index < done.op_desc.size() ? done.op_desc[f.index] : "op #" + std::to_string(f.index);
           // Not done: replay from the cursor after a reconnect.
           return Status(Code::kUnavailable, "secondary could not apply " + what + ": " +
                                                 f.message + " (" + std::strerror(f.err) + ")");
         }
-        ++permanent;
-        log::Warning("worker", brick_id_ + ": secondary skipped " + what + ": " + f.message + " (" +
-                                   std::strerror(f.err) + ")");
+      }
+      // Entry ops are judged first: repairing an entry covers the data and
+      // metadata ops of its object that failed because it did not exist yet.
+      std::vector<const protocol::OpFailure*> order;
+      for (const auto& f : ack->failures) {
+        if (f.index < done.ops.size() && IsEntryOp(done.ops[f.index])) order.push_back(&f);
+      }
+      for (const auto& f : ack->failures) {
+        if (!(f.index < done.ops.size() && IsEntryOp(done.ops[f.index]))) order.push_back(&f);
+      }
+      uint64_t permanent = 0, replays = 0, replaced = 0;
+      std::string last_failure;
+      std::vector<PlanItem> repair_items;
+      for (const protocol::OpFailure* f : order) {
+        std::string what = f->index < done.op_desc.size() ? done.op_desc[f->index] : "op #" + std::to_string(f->index);
+        std::string refused = f->message + " (" + std::strerror(f->err) + ")";
+        FailureVerdict v;
+        if (f->index < done.ops.size()) {
+          auto judged = resolver.Judge(done.ops[f->index], f->err, done.repair);
+          if (!judged.ok()) {
+            // Guessing could lose data or destroy a newer entry: retry the
+            // window after a reconnect instead.
+            return Status(Code::kUnavailable, "secondary refused " + what + " (" + refused +
+                                                  ") and the primary could not be checked: " +
+                                                  judged.status().ToString());
+          }
+          v = std::move(*judged);
+        }
+        switch (v.kind) {
+          case FailureVerdict::Kind::kReplay:
+            ++replays;
+            log::Info("worker", brick_id_ + ": " + what + " refused by the secondary (" + refused +
+                                    ") is history: the primary has moved on since; skipped");
+            break;
+          case FailureVerdict::Kind::kCovered:
+            log::Debug("worker", brick_id_ + ": " + what + " is covered by a repair sent after it");
+            break;
+          case FailureVerdict::Kind::kRepair:
+            ++replaced;
+            log::Info("worker", brick_id_ + ": " + what + " refused by the secondary (" + refused +
+                                    "): the primary has it, so the secondary's entry is stale; "
+                                    "resending with REPLACE_STALE");
+            for (auto& item : v.items) repair_items.push_back(std::move(item));
+            break;
+          case FailureVerdict::Kind::kReport: {
+            ++permanent;
+            last_failure = what + ": " + refused;
+            if (!v.cause.empty()) {
+              last_failure += "; " + v.cause;
+              if (v.cause.find("full crawl") != std::string::npos) {
+                last_failure += " (stop the session, delete " + state_path_ + ", start it again)";
+              }
+            }
+            log::Warning("worker", brick_id_ + ": secondary skipped " + last_failure);
+            break;
+          }
+        }
+      }
+      if (!repair_items.empty()) {
+        for (auto& item : resolver.TakeParentRefresh()) repair_items.push_back(std::move(item));
+        GEOREP_RETURN_IF_ERROR(send_repair(repair_items));
       }
       {
         std::lock_guard<std::mutex> lock(mu_);
         status_.failures += permanent;
-        status_.ops_applied += done.op_count - std::min<uint64_t>(done.op_count, permanent);
+        status_.replays_skipped += replays;
+        status_.stale_replaced += replaced;
+        if (!last_failure.empty()) status_.last_failure = last_failure;
+        uint64_t not_applied = permanent + replays + replaced;
+        status_.ops_applied += done.op_count - std::min<uint64_t>(done.op_count, not_applied);
       }
       progress_ = true;  // the connection works: failures before it no longer count
+      if (repairs_inflight > 0) {
+        for (QueueItem& m : done.markers) held_markers.push_back(std::move(m));
+        return Status::Ok();
+      }
+      for (const QueueItem& m : held_markers) GEOREP_RETURN_IF_ERROR(apply_marker(m));
+      held_markers.clear();
       for (const QueueItem& m : done.markers) GEOREP_RETURN_IF_ERROR(apply_marker(m));
       return Status::Ok();
     }
@@ -821,6 +958,7 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
         size_t bytes = 0;
         result = send(*item->batch, &bytes);
         if (!result.ok()) break;
+        f.ops = StripPayload(std::move(item->batch->ops));
         f.sent = Clock::now();
         inflight.push_back(std::move(f));
         sent = true;

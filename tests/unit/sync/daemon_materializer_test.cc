@@ -86,6 +86,9 @@ class FakeSource : public DataSource {
     return out;
   }
   Result<std::string> ReadLink(const Gfid& g) override { return objects.at(g).link; }
+  Result<Gfid> LookupName(const Gfid&, const std::string&) override {
+    return Status(Code::kNotFound, "no names in this fake");
+  }
 };
 
 struct Collected {

@@ -1,0 +1,208 @@
+#include "sync/daemon/conflict.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+
+namespace georep::daemon {
+namespace {
+
+using protocol::Gfid;
+using Kind = FailureVerdict::Kind;
+
+std::string Where(const Gfid& parent, const std::string& name) {
+  if (parent == protocol::RootGfid()) return "/" + name;
+  return "<gfid:" + protocol::GfidToString(parent) + ">/" + name;
+}
+
+bool Missing(int err) { return err == ENOENT || err == ESTALE; }
+
+FailureVerdict Verdict(Kind kind, std::string cause = "") {
+  FailureVerdict v;
+  v.kind = kind;
+  v.cause = std::move(cause);
+  return v;
+}
+
+FailureVerdict RepairWith(protocol::Op op, const Gfid& gfid) {
+  FailureVerdict v;
+  v.kind = Kind::kRepair;
+  PlanItem entry;
+  entry.kind = PlanItem::Kind::kEntry;
+  entry.gfid = gfid;
+  entry.entry = std::move(op);
+  v.items.push_back(std::move(entry));
+  return v;
+}
+
+PlanItem MetaItem(const Gfid& gfid, bool is_symlink) {
+  PlanItem m;
+  m.kind = PlanItem::Kind::kMeta;
+  m.gfid = gfid;
+  m.attr_mask = protocol::kSetUid | protocol::kSetGid | protocol::kSetAtime | protocol::kSetMtime;
+  if (!is_symlink) m.attr_mask |= protocol::kSetMode;  // symlink modes are not settable
+  m.all_xattrs = true;
+  return m;
+}
+
+// The hint every "only a crawl can fix this" cause ends with; the worker
+// appends the state file's path.
+constexpr const char* kCrawlFix = "then force a full crawl of this brick";
+
+}  // namespace
+
+Result<bool> ConflictResolver::PrimaryHas(const Gfid& parent, const std::string& name,
+                                          const Gfid& gfid) {
+  auto found = source_->LookupName(parent, name);
+  if (found.ok()) return *found == gfid;
+  // Gone (or a name the primary cannot have): the op is history.
+  if (found.status().code() == Code::kNotFound || found.status().code() == Code::kInvalidArgument) {
+    return false;
+  }
+  return found.status().Annotate("checking " + Where(parent, name) + " on the primary");
+}
+
+void ConflictResolver::AddObjectState(const Gfid& gfid, uint32_t mode, std::vector<PlanItem>* items) {
+  if (S_ISREG(mode)) {
+    PlanItem data;
+    data.kind = PlanItem::Kind::kData;
+    data.gfid = gfid;
+    data.ranges.Add(0, RangeSet::kToEof);
+    items->push_back(std::move(data));
+  }
+  items->push_back(MetaItem(gfid, S_ISLNK(mode)));
+}
+
+void ConflictResolver::NoteParent(const Gfid& parent) { parents_.insert(parent); }
+
+std::vector<PlanItem> ConflictResolver::TakeParentRefresh() {
+  std::vector<PlanItem> out;
+  for (const Gfid& p : parents_) out.push_back(MetaItem(p, false));
+  parents_.clear();
+  return out;
+}
+
+Result<FailureVerdict> ConflictResolver::Recreate(const Gfid& parent, const std::string& name,
+                                                  const Gfid& gfid) {
+  auto st = source_->Stat(gfid);
+  if (!st.ok()) {
+    if (st.status().code() == Code::kNotFound) return Verdict(Kind::kReplay);
+    return st.status().Annotate("stat of " + protocol::GfidToString(gfid) + " on the primary");
+  }
+  if (S_ISDIR(st->mode)) {
+    return Verdict(Kind::kReport,
+                   "directory " + Where(parent, name) + " (gfid " + protocol::GfidToString(gfid) +
+                       ") is missing on the secondary; its contents can only come from a crawl: " +
+                       kCrawlFix);
+  }
+  protocol::EntryCreateOp c;
+  c.pargfid = parent;
+  c.name = name;
+  c.gfid = gfid;
+  c.mode = st->mode;
+  c.uid = st->uid;
+  c.gid = st->gid;
+  c.rdev = st->rdev;
+  // A symlink's empty target is read by the Materializer at send time.
+  FailureVerdict v = RepairWith(c, gfid);
+  AddObjectState(gfid, st->mode, &v.items);
+  repaired_.insert(gfid);
+  NoteParent(parent);
+  return v;
+}
+
+Result<FailureVerdict> ConflictResolver::Judge(const protocol::Op& op, int err, bool in_repair_batch) {
+  if (in_repair_batch) {
+    // Never repaired twice: report with what the admin can do.
+    if (err == EEXIST) {
+      const Gfid* parent = nullptr;
+      const std::string* name = nullptr;
+      if (auto* c = std::get_if<protocol::EntryCreateOp>(&op)) parent = &c->pargfid, name = &c->name;
+      if (auto* l = std::get_if<protocol::LinkOp>(&op)) parent = &l->pargfid, name = &l->name;
+      if (auto* r = std::get_if<protocol::RenameOp>(&op)) parent = &r->new_pargfid, name = &r->new_name;
+      std::string at = parent != nullptr ? Where(*parent, *name) : std::string("the op's name");
+      return Verdict(Kind::kReport,
+                     "the secondary's entry at " + at +
+                         " is stale (the primary has another GFID there) but the receiver keeps it "
+                         "(a non-empty directory, or a type it cannot replace): check and remove it "
+                         "on the secondary volume, " + kCrawlFix);
+    }
+    return Verdict(Kind::kReport);
+  }
+
+  if (auto* c = std::get_if<protocol::EntryCreateOp>(&op)) {
+    bool parent_repaired = repaired_.count(c->pargfid) != 0;
+    if (err != EEXIST && !(Missing(err) && parent_repaired)) {
+      if (!Missing(err)) return Verdict(Kind::kReport);
+      auto has = PrimaryHas(c->pargfid, c->name, c->gfid);
+      if (!has.ok()) return has.status();
+      if (!*has) return Verdict(Kind::kReplay);
+      return Verdict(Kind::kReport, "directory " + protocol::GfidToString(c->pargfid) +
+                                        " holding " + c->name +
+                                        " is missing on the secondary though the primary has it: " +
+                                        kCrawlFix);
+    }
+    auto has = PrimaryHas(c->pargfid, c->name, c->gfid);
+    if (!has.ok()) return has.status();
+    if (!*has) return Verdict(Kind::kReplay);
+    FailureVerdict v = RepairWith(*c, c->gfid);
+    AddObjectState(c->gfid, c->mode, &v.items);
+    repaired_.insert(c->gfid);
+    NoteParent(c->pargfid);
+    return v;
+  }
+
+  if (auto* l = std::get_if<protocol::LinkOp>(&op)) {
+    if (err != EEXIST && !Missing(err)) return Verdict(Kind::kReport);
+    auto has = PrimaryHas(l->pargfid, l->name, l->gfid);
+    if (!has.ok()) return has.status();
+    if (!*has) return Verdict(Kind::kReplay);
+    if (err == EEXIST || repaired_.count(l->gfid) != 0 || repaired_.count(l->pargfid) != 0) {
+      NoteParent(l->pargfid);
+      return RepairWith(*l, l->gfid);
+    }
+    return Recreate(l->pargfid, l->name, l->gfid);
+  }
+
+  if (auto* r = std::get_if<protocol::RenameOp>(&op)) {
+    if (err != EEXIST && !Missing(err)) return Verdict(Kind::kReport);
+    auto has = PrimaryHas(r->new_pargfid, r->new_name, r->gfid);
+    if (!has.ok()) return has.status();
+    if (!*has) return Verdict(Kind::kReplay);
+    if (err == EEXIST || repaired_.count(r->new_pargfid) != 0 || repaired_.count(r->old_pargfid) != 0) {
+      NoteParent(r->new_pargfid);
+      return RepairWith(*r, r->gfid);
+    }
+    return Recreate(r->new_pargfid, r->new_name, r->gfid);
+  }
+
+  if (!Missing(err)) return Verdict(Kind::kReport);
+
+  // UNLINK/RMDIR only fail with ENOENT when their directory is missing.
+  const Gfid* parent = nullptr;
+  if (auto* u = std::get_if<protocol::UnlinkOp>(&op)) parent = &u->pargfid;
+  if (auto* d = std::get_if<protocol::RmdirOp>(&op)) parent = &d->pargfid;
+  if (parent != nullptr) {
+    auto st = source_->Stat(*parent);
+    if (!st.ok() && st.status().code() == Code::kNotFound) return Verdict(Kind::kReplay);
+    if (!st.ok()) return st.status().Annotate("stat on the primary");
+    return Verdict(Kind::kReport, "directory " + protocol::GfidToString(*parent) +
+                                      " is missing on the secondary though the primary has it: " +
+                                      kCrawlFix);
+  }
+
+  // Data and metadata ops name their object by GFID.
+  Gfid gfid{};
+  std::visit([&](const auto& o) {
+    if constexpr (requires { o.gfid; }) gfid = o.gfid;
+  }, op);
+  if (repaired_.count(gfid) != 0) return Verdict(Kind::kCovered);
+  auto st = source_->Stat(gfid);
+  if (!st.ok() && st.status().code() == Code::kNotFound) return Verdict(Kind::kReplay);
+  if (!st.ok()) return st.status().Annotate("stat on the primary");
+  return Verdict(Kind::kReport, "object " + protocol::GfidToString(gfid) +
+                                    " is missing on the secondary though the primary has it: " +
+                                    kCrawlFix);
+}
+
+}  // namespace georep::daemon
