@@ -172,7 +172,16 @@ int main(int argc, char** argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
-  if (Result<std::string> dir = receiver::DefaultLockDir(); dir.ok()) {
+  // GEOREP_RECEIVER_LOCK_DIR lets test clusters keep their locks in their
+  // own directory (it must pass the same ownership checks).
+  const char* lock_env = std::getenv("GEOREP_RECEIVER_LOCK_DIR");
+  if (lock_env != nullptr && lock_env[0] != '\0') {
+    if (Status st = receiver::PrepareLockDir(lock_env); st.ok()) {
+      session.lock_dir = lock_env;
+    } else {
+      session.lock_dir_error = st.message();
+    }
+  } else if (Result<std::string> dir = receiver::DefaultLockDir(); dir.ok()) {
     session.lock_dir = *dir;
   } else {
     session.lock_dir_error = dir.status().message();
