@@ -25,6 +25,8 @@ B1=$(gr_brick_path 1 s1)
 B2=$(gr_brick_path 1 s2)
 W="$GR_DIR/receiver"
 mkdir -p "$W"
+# Receiver locks in the test's own directory (removed with it), not in /run/georep.
+export GEOREP_RECEIVER_LOCK_DIR="$GR_DIR/locks"
 
 # run_client SCRIPT OUT: the receiver runs inside the test's namespace.
 run_client() {

@@ -16,6 +16,8 @@ gr_gluster 1 volume set sv features.read-only on >/dev/null || gr_fail "cannot s
 B=$(gr_brick_path 1 s1)
 W="$GR_DIR/receiver"
 mkdir -p "$W"
+# Receiver locks in the test's own directory (removed with it), not in /run/georep.
+export GEOREP_RECEIVER_LOCK_DIR="$GR_DIR/locks"
 EVIL="/tmp/georep-receiver-evil-$$"
 # The harness's teardown runs from here too, with the test's exit status.
 trap 'rc=$?; rm -rf "$EVIL" "$EVIL.dir"; (exit $rc); gr_cluster_down' EXIT

@@ -17,6 +17,8 @@ gr_volume_create sv "1:s1"
 gr_volume_create bv "1:b1"
 BM=$(gr_mount bv)
 W="$GR_DIR/w"
+# Receiver locks in the test's own directory (removed with it), not in /run/georep.
+export GEOREP_RECEIVER_LOCK_DIR="$GR_DIR/locks"
 mkdir -p "$W/files"
 for i in $(seq 1 "$NFILES"); do head -c 4096 /dev/urandom >"$W/files/f$i"; done
 head -c $((MIB * 1024 * 1024)) /dev/urandom >"$W/big"
