@@ -187,6 +187,8 @@ int main(int argc, char** argv) {
     session.lock_dir_error = dir.status().message();
   }
 
+  log::Info("receiver", std::string(kVersion) + " started, pid " + std::to_string(getpid()) +
+                           ", volume " + session.volume);
   gfapi.volume = session.volume;
   if (gfapi.volfile_server.empty() && gfapi.glusterd_sock.empty()) {
     // Test clusters run several glusterds on one machine, each with its own

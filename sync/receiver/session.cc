@@ -116,6 +116,7 @@ std::optional<int> Session::HandleHello(const protocol::Hello& h) {
   peer_ = ", session " + protocol::PrintableName(h.session_id) + ", primary " +
           protocol::PrintableName(h.primary_volume) + " brick " +
           protocol::PrintableName(h.primary_brick_id);
+  log::Info(kLog, "HELLO" + peer_);
   if (h.version != protocol::kProtocolVersion) {
     return SendError(ErrorCode::kVersionMismatch,
                      "sender speaks protocol version " + std::to_string(h.version) +
