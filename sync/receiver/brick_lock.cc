@@ -146,7 +146,10 @@ BrickLock& BrickLock::operator=(BrickLock&& o) noexcept {
 
 void BrickLock::Release() {
   if (fd_ < 0) return;
-  // A stale pid must not be signalled by the next receiver.
+  // Removed while still locked, so nothing is left behind; a receiver that
+  // opened this inode meanwhile sees it unlinked once it gets the lock and
+  // opens the name again (Acquire). A stale pid must not be signalled either.
+  (void)unlink(path_.c_str());
   (void)ftruncate(fd_, 0);
   close(fd_);  // drops the flock
   fd_ = -1;
@@ -159,9 +162,13 @@ Result<BrickLock> BrickLock::Acquire(const std::string& dir, const std::string& 
   lock.path_ = dir + "/" + file;
   // O_CLOEXEC: the gluster CLI that fetches the volfile must not inherit the
   // lock and keep it after we exit.
-  int fd = open(lock.path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return Status::FromErrno(errno, "open receiver lock " + lock.path_);
-  lock.fd_ = fd;
+  auto open_lock = [&lock]() -> Status {
+    if (lock.fd_ >= 0) close(lock.fd_);
+    lock.fd_ = open(lock.path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (lock.fd_ < 0) return Status::FromErrno(errno, "open receiver lock " + lock.path_);
+    return Status::Ok();
+  };
+  GEOREP_RETURN_IF_ERROR(open_lock());
 
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::milliseconds(options.wait_ms);
@@ -169,7 +176,24 @@ Result<BrickLock> BrickLock::Acquire(const std::string& dir, const std::string& 
   pid_t holder = 0;
   // Bounded: one pass per poll_ms until the deadline.
   for (;;) {
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0) break;
+    const int fd = lock.fd_;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      // The holder removes the file before unlocking (Release): a lock on
+      // an inode that no longer has our name is worth nothing, open again.
+      struct stat held, named;
+      if (fstat(fd, &held) != 0) return Status::FromErrno(errno, "stat " + lock.path_);
+      if (stat(lock.path_.c_str(), &named) == 0 && named.st_dev == held.st_dev &&
+          named.st_ino == held.st_ino) {
+        break;
+      }
+      if (Clock::now() >= deadline) {
+        return Status(Code::kUnavailable, "the receiver lock " + lock.path_ +
+                                              " keeps being replaced; another georep-receiver "
+                                              "is starting for " + description);
+      }
+      GEOREP_RETURN_IF_ERROR(open_lock());
+      continue;
+    }
     if (errno != EWOULDBLOCK && errno != EINTR) {
       return Status::FromErrno(errno, "lock " + lock.path_);
     }
@@ -206,7 +230,8 @@ Result<BrickLock> BrickLock::Acquire(const std::string& dir, const std::string& 
     std::this_thread::sleep_for(std::chrono::milliseconds(options.poll_ms));
   }
   const std::string pid = std::to_string(getpid()) + "\n";
-  if (ftruncate(fd, 0) != 0 || pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+  if (ftruncate(lock.fd_, 0) != 0 ||
+      pwrite(lock.fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
     // The lock is held; only the takeover by a later receiver needs the pid
     // (it falls back to /proc/locks), so this is not fatal.
     log::Warning(kLog, "cannot write the pid into " + lock.path_ + ": " + std::strerror(errno));

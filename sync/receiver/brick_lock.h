@@ -59,8 +59,9 @@ class BrickLock {
 
   bool held() const { return fd_ >= 0; }
   const std::string& path() const { return path_; }
-  // Clears the pid in the file and unlocks (the file stays: removing it would
-  // let two processes lock two different inodes of one name).
+  // Removes the file and unlocks. (Acquire checks that the inode it locked
+  // still has the name, so two processes never hold two inodes of one name.)
+  // A holder that dies without Release leaves the file, unlocked.
   void Release();
 
  private:

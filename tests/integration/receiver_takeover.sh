@@ -102,4 +102,7 @@ grep -q '^PONG 1$' "$W/d.out" || gr_fail "receiver D (another brick) was blocked
 ! grep -q 'SIGTERM' "$W/d.log" || gr_fail "receiver D signalled another brick's receiver"
 wait "$C_CLIENT"
 grep -q '^EXIT 0$' "$W/c.out" || gr_fail "receiver C (brick-2) was disturbed: $(cat "$W/c.out")"
+# Receivers that end remove their lock files.
+[ -z "$(ls -A "$GEOREP_RECEIVER_LOCK_DIR")" ] ||
+  gr_fail "lock files left behind: $(ls -A "$GEOREP_RECEIVER_LOCK_DIR")"
 gr_log "receiver_takeover: PASS"

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <future>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -137,6 +138,27 @@ TEST(BrickLock, DifferentBricksDoNotBlockEachOtherButTheSameBrickDoes) {
   Result<BrickLock> after =
       BrickLock::Acquire(dir.path(), BrickLockFileName("sv", "s", "b1"), "b1", o);
   EXPECT_TRUE(after.ok()) << after.status().ToString();
+}
+
+TEST(BrickLock, ReleaseRemovesTheFileAndAWaiterLocksTheNameAgain) {
+  TempDir dir;
+  const std::string file = BrickLockFileName("sv", "s", "b1");
+  Result<BrickLock> a = BrickLock::Acquire(dir.path(), file, "b1", {});
+  ASSERT_TRUE(a.ok());
+  // The waiter opens the current inode, which `a` then unlinks and unlocks.
+  BrickLockOptions o;
+  o.wait_ms = 5000;
+  auto waiter = std::async(std::launch::async,
+                           [&] { return BrickLock::Acquire(dir.path(), file, "b1", o); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  a->Release();
+  Result<BrickLock> b = waiter.get();
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  struct stat named;
+  ASSERT_EQ(stat(b->path().c_str(), &named), 0) << "the waiter holds an unlinked inode";
+  EXPECT_EQ(FlockHolder(open(b->path().c_str(), O_RDONLY | O_CLOEXEC)), getpid());
+  b->Release();
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
 }
 
 TEST(BrickLock, FileNameSeparatesFieldsAndIsSafe) {
