@@ -1017,6 +1017,14 @@ Result<CreateFlags> ParseCreateFlags(const std::vector<std::string>& words) {
   return f;
 }
 
+std::string ToolSubcommand(const std::vector<std::string>& args) {
+  if (args.empty() || (args[0] != "verify" && args[0] != "journal")) return "";
+  // A primary volume may be called "verify" or "journal": the session
+  // grammar's second word is then "status" or a <host>::<volume> target.
+  if (args.size() > 1 && (args[1] == "status" || args[1].find("::") != std::string::npos)) return "";
+  return args[0];
+}
+
 std::string UsageText() {
   return "Usage:\n"
          "georep status [detail]\n"
@@ -1028,6 +1036,9 @@ std::string UsageText() {
          "georep <primary-vol> [<user>@]<host>::<secondary-vol> config '!<key>'\n"
          "georep <primary-vol> [<user>@]<host>::<secondary-vol> checkpoint now\n"
          "georep <primary-vol> [<user>@]<host>::<secondary-vol> delete [reset-sync-time]\n"
+         "georep verify [options] <primary-vol> [<user>@]<host>::<secondary-vol>   (georep verify --help)\n"
+         "georep journal dump <brick-path> [--from SEQ] [--follow] [--json]\n"
+         "georep journal consumers <brick-path>\n"
          "Options: --mode=script --xml --json --state-dir=DIR --glusterd-sock=PATH --log-file=PATH\n"
          "         --ssh-identity=KEY --ssh-known-hosts=FILE --receiver-command=PATH\n";
 }

@@ -49,6 +49,10 @@ struct CreateFlags {
 Result<CreateFlags> ParseCreateFlags(const std::vector<std::string>& words);
 
 std::string UsageText();
+// "verify" or "journal" when the command line is `georep verify ...` or
+// `georep journal ...` (dispatched whole to georep-verify's and
+// georep-journal's code), "" for the session grammar.
+std::string ToolSubcommand(const std::vector<std::string>& args);
 
 // Runs one invocation; returns the exit code.
 int RunCli(const Invocation& inv, Runner* runner, std::ostream& out, std::ostream& err);

@@ -125,6 +125,16 @@ if [ -x "$DAEMON" ] && [ -x "$RECEIVER" ] && [ -f "$SL_B/xlator/georep.so" ]; th
   sl_run 1 pv snode1::sv checkpoint now || gr_fail "second checkpoint failed"
   GR_WAIT_S=120 gr_wait done_cp || gr_fail "checkpoint on an idle volume did not complete"
   gr_log "checkpoint on an idle volume completed"
+  # georep's own subcommands: the journal tool on a primary brick and verify.
+  printf '\n[pnode1]# georep journal dump %s\n' "$(gr_brick_path 1 pb1)"
+  out=$("$SL_B/sync/cli/georep" journal dump "$(gr_brick_path 1 pb1)") || gr_fail "georep journal dump failed"
+  head -5 <<<"$out"
+  grep -q 'f1' <<<"$out" || gr_fail "georep journal dump did not show the create of f1"
+  "$SL_B/sync/cli/georep" journal consumers "$(gr_brick_path 1 pb1)" || gr_fail "georep journal consumers failed"
+  printf '\n[pnode1]# georep verify --primary pv --primary-server 127.1.1.1 --secondary sv --secondary-server 127.1.1.3\n'
+  gr_ns "$SL_B/sync/cli/georep" verify --wait-until-equal 60 --gfapi-log "$GR_DIR/n1/log/verify-gfapi.log" \
+    --primary pv --primary-server 127.1.1.1 --secondary sv --secondary-server 127.1.1.3 ||
+    gr_fail "georep verify: primary pv and secondary sv differ after the checkpoint"
 else
   gr_log "PENDING: georepd/georep-receiver not built in $SL_B: the data and checkpoint-completion steps did not run"
 fi

@@ -50,6 +50,22 @@ TEST(ParseInvocation, GlobalOptionsMayStandAnywhere) {
   EXPECT_FALSE(ParseInvocation({"--xml", "--json"}).ok());
 }
 
+TEST(ToolSubcommand, VerifyAndJournalGoToTheirToolsUnlessTheyNameAVolume) {
+  EXPECT_EQ(ToolSubcommand({"verify", "--help"}), "verify");
+  EXPECT_EQ(ToolSubcommand({"verify", "gvp", "snode1::gvs"}), "verify");
+  EXPECT_EQ(ToolSubcommand({"verify"}), "verify");
+  EXPECT_EQ(ToolSubcommand({"journal", "dump", "/b"}), "journal");
+  EXPECT_EQ(ToolSubcommand({"journal", "consumers", "/b"}), "journal");
+  EXPECT_EQ(ToolSubcommand({"journal"}), "journal");
+  // Volumes called "verify" or "journal" keep the session grammar.
+  EXPECT_EQ(ToolSubcommand({"verify", "status"}), "");
+  EXPECT_EQ(ToolSubcommand({"journal", "snode1::gvs", "start"}), "");
+  EXPECT_EQ(ToolSubcommand({"gvp", "snode1::gvs", "status"}), "");
+  EXPECT_EQ(ToolSubcommand({}), "");
+  EXPECT_NE(UsageText().find("georep verify"), std::string::npos);
+  EXPECT_NE(UsageText().find("georep journal dump"), std::string::npos);
+}
+
 TEST(ParseCreateFlags, AcceptsGlusterFsWordsInAnyOrder) {
   Result<CreateFlags> f = ParseCreateFlags({"force", "ssh-port", "2222", "push-pem"});
   ASSERT_TRUE(f.ok());
