@@ -45,6 +45,10 @@ PlanItem MetaItem(const Gfid& gfid, bool is_symlink) {
   return m;
 }
 
+// Bounds the memory of blocked objects (a huge stale tree); past it, further
+// ops are reported with the receiver's message only.
+constexpr size_t kMaxBlocked = 100000;
+
 // The hint every "only a crawl can fix this" cause ends with; the worker
 // appends the state file's path.
 constexpr const char* kCrawlFix = "then force a full crawl of this brick";
@@ -73,6 +77,11 @@ void ConflictResolver::AddObjectState(const Gfid& gfid, uint32_t mode, std::vect
   items->push_back(MetaItem(gfid, S_ISLNK(mode)));
 }
 
+FailureVerdict ConflictResolver::Block(const Gfid& gfid, std::string cause) {
+  if (blocked_.size() < kMaxBlocked) blocked_.emplace(gfid, cause);
+  return Verdict(Kind::kReport, std::move(cause));
+}
+
 void ConflictResolver::NoteParent(const Gfid& parent) { parents_.insert(parent); }
 
 std::vector<PlanItem> ConflictResolver::TakeParentRefresh() {
@@ -90,7 +99,7 @@ Result<FailureVerdict> ConflictResolver::Recreate(const Gfid& parent, const std:
     return st.status().Annotate("stat of " + protocol::GfidToString(gfid) + " on the primary");
   }
   if (S_ISDIR(st->mode)) {
-    return Verdict(Kind::kReport,
+    return Block(gfid,
                    "directory " + Where(parent, name) + " (gfid " + protocol::GfidToString(gfid) +
                        ") is missing on the secondary; its contents can only come from a crawl: " +
                        kCrawlFix);
@@ -112,6 +121,28 @@ Result<FailureVerdict> ConflictResolver::Recreate(const Gfid& parent, const std:
 }
 
 Result<FailureVerdict> ConflictResolver::Judge(const protocol::Op& op, int err, bool in_repair_batch) {
+  // An op on a blocked object, or creating one inside it, is its fallout.
+  Gfid self{};
+  std::vector<const Gfid*> refs;
+  std::visit([&](const auto& o) {
+    if constexpr (requires { o.gfid; }) self = o.gfid, refs.push_back(&o.gfid);
+    if constexpr (requires { o.pargfid; }) refs.push_back(&o.pargfid);
+    if constexpr (requires { o.new_pargfid; }) refs.push_back(&o.new_pargfid);
+  }, op);
+  for (const Gfid* g : refs) {
+    auto it = blocked_.find(*g);
+    if (it == blocked_.end()) continue;
+    // The message shown for that object; objects inside it say why they are
+    // not replicated (once, however deep).
+    std::string cause = it->second;
+    if (*g != self) {
+      const std::string prefix = "not replicated because ";
+      if (cause.rfind(prefix, 0) != 0) cause = prefix + cause;
+      if (blocked_.size() < kMaxBlocked) blocked_.emplace(self, cause);
+    }
+    return Verdict(Kind::kReport, cause);
+  }
+
   if (in_repair_batch) {
     // Never repaired twice: report with what the admin can do.
     if (err == EEXIST) {
@@ -121,7 +152,7 @@ Result<FailureVerdict> ConflictResolver::Judge(const protocol::Op& op, int err, 
       if (auto* l = std::get_if<protocol::LinkOp>(&op)) parent = &l->pargfid, name = &l->name;
       if (auto* r = std::get_if<protocol::RenameOp>(&op)) parent = &r->new_pargfid, name = &r->new_name;
       std::string at = parent != nullptr ? Where(*parent, *name) : std::string("the op's name");
-      return Verdict(Kind::kReport,
+      return Block(self,
                      "the secondary's entry at " + at +
                          " is stale (the primary has another GFID there) but the receiver keeps it "
                          "(a non-empty directory, or a type it cannot replace): check and remove it "

@@ -20,8 +20,11 @@
 //
 // Ops of a repair batch that fail again are reported, never repaired again
 // (no loops): e.g. the receiver never removes a non-empty stale directory.
+// Such an object is "blocked": failures of ops on it or inside it are
+// reported with the same cause and fix.
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -69,8 +72,13 @@ class ConflictResolver {
                                   const protocol::Gfid& gfid);
   void AddObjectState(const protocol::Gfid& gfid, uint32_t mode, std::vector<PlanItem>* items);
   void NoteParent(const protocol::Gfid& parent);
+  FailureVerdict Block(const protocol::Gfid& gfid, std::string cause);
 
   DataSource* source_;
+  // Objects that cannot reach the secondary until the admin acts, with the
+  // cause: later failures of ops on them (or inside them) repeat that cause
+  // instead of a bare ENOENT, so the status keeps naming the fix.
+  std::map<protocol::Gfid, std::string> blocked_;
   std::set<protocol::Gfid> repaired_;
   std::set<protocol::Gfid> parents_;
 };

@@ -846,10 +846,14 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
       }
       uint64_t permanent = 0, replays = 0, replaced = 0;
       std::string last_failure;
+      bool last_failure_has_cause = false;
       std::vector<PlanItem> repair_items;
       for (const protocol::OpFailure* f : order) {
         std::string what = f->index < done.op_desc.size() ? done.op_desc[f->index] : "op #" + std::to_string(f->index);
-        std::string refused = f->message + " (" + std::strerror(f->err) + ")";
+        // The receiver's message usually starts with the op itself.
+        std::string message = f->message;
+        if (message.rfind(what + ": ", 0) == 0) message.erase(0, what.size() + 2);
+        std::string refused = message + " (" + std::strerror(f->err) + ")";
         FailureVerdict v;
         if (f->index < done.ops.size()) {
           auto judged = resolver.Judge(done.ops[f->index], f->err, done.repair);
@@ -874,20 +878,28 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
           case FailureVerdict::Kind::kRepair:
             ++replaced;
             log::Info("worker", brick_id_ + ": " + what + " refused by the secondary (" + refused +
-                                    "): the primary has it, so the secondary's entry is stale; "
-                                    "resending with REPLACE_STALE");
+                                    "): the primary has it there now, so the secondary's entry is stale "
+                                    "or missing; resending from the primary with REPLACE_STALE");
             for (auto& item : v.items) repair_items.push_back(std::move(item));
             break;
           case FailureVerdict::Kind::kReport: {
             ++permanent;
-            last_failure = what + ": " + refused;
+            std::string line = what + ": " + refused;
             if (!v.cause.empty()) {
-              last_failure += "; " + v.cause;
+              line += "; " + v.cause;
               if (v.cause.find("full crawl") != std::string::npos) {
-                last_failure += " (stop the session, delete " + state_path_ + ", start it again)";
+                line += " (stop the session, delete " + state_path_ + ", start it again)";
               }
             }
-            log::Warning("worker", brick_id_ + ": secondary skipped " + last_failure);
+            log::Warning("worker", brick_id_ + ": secondary skipped " + line);
+            // The status shows the first failure of an ack that names a cause
+            // (entry ops come first: later ENOENTs are usually its fallout).
+            if (!v.cause.empty() && !last_failure_has_cause) {
+              last_failure = line;
+              last_failure_has_cause = true;
+            } else if (!last_failure_has_cause) {
+              last_failure = line;
+            }
             break;
           }
         }

@@ -237,6 +237,29 @@ TEST(ConflictResolver, AConflictInsideARepairBatchIsReportedNeverRepairedAgain) 
   EXPECT_NE(v->cause.find("remove it on the secondary"), std::string::npos) << v->cause;
 }
 
+TEST(ConflictResolver, FalloutOfAnUnreplaceableDirectoryRepeatsItsCauseAndFix) {
+  FakePrimary p;
+  p.Put(kRoot, "d", G(10), S_IFDIR | 0755);
+  p.Put(G(10), "x", G(11), S_IFREG | 0644);
+  ConflictResolver r(&p);
+  ASSERT_EQ(r.Judge(Create(kRoot, "d", G(10), S_IFDIR | 0755), EEXIST, true)->kind, Kind::kReport);
+  protocol::SetattrOp meta;
+  meta.gfid = G(10);
+  auto own = r.Judge(meta, ENOENT, true);
+  ASSERT_TRUE(own.ok());
+  EXPECT_EQ(own->kind, Kind::kReport);
+  EXPECT_NE(own->cause.find("remove it on the secondary"), std::string::npos) << own->cause;
+  auto child = r.Judge(Create(G(10), "x", G(11), S_IFREG | 0644), ENOENT, false);
+  ASSERT_TRUE(child.ok());
+  EXPECT_EQ(child->kind, Kind::kReport);  // not resent: it would fail again
+  EXPECT_NE(child->cause.find("/d "), std::string::npos) << child->cause;
+  auto data = r.Judge(Data(G(11)), ENOENT, false);
+  ASSERT_TRUE(data.ok());
+  EXPECT_EQ(data->kind, Kind::kReport);
+  EXPECT_EQ(data->cause, child->cause);
+  EXPECT_EQ(data->cause.find("not replicated because not"), std::string::npos);
+}
+
 TEST(ConflictResolver, AnUnreachablePrimaryIsAnErrorNotAGuess) {
   FakePrimary p;
   p.unreachable = true;
