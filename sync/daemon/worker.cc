@@ -724,6 +724,11 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
       std::lock_guard<std::mutex> lock(mu_);
       status_.cursor_seq = m.window_end_seq;
       int64_t t_s = static_cast<int64_t>(m.newest_time_ns / 1000000000ull);
+      if (status_.last_synced == 0 && t_s > 0) {
+        // The first sync shows at once (later ones with the next periodic write).
+        dirty_ = true;
+        cv_.notify_all();
+      }
       if (t_s > status_.last_synced) status_.last_synced = t_s;
       status_.pending_entry -= std::min(status_.pending_entry, m.pending_entry);
       status_.pending_data -= std::min(status_.pending_data, m.pending_data);
@@ -748,7 +753,10 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
       log::Info("worker", brick_id_ + ": initial crawl acknowledged; following the journal");
       std::lock_guard<std::mutex> lock(mu_);
       status_.crawl_status = "Journal Crawl";
+      // Written now, not up to a second later: a status read right after the
+      // secondary converged must not still say Initial Crawl.
       dirty_ = true;
+      cv_.notify_all();
     }
     if (m.caught_up_ns != 0) {
       synced_through_ns = std::max(synced_through_ns, m.caught_up_ns);
