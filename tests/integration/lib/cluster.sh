@@ -223,7 +223,7 @@ PermitRootLogin prohibit-password
 UsePAM no
 StrictModes no
 LogLevel ERROR
-SetEnv GEOREP_STATE_DIR=$(gr_node_state_dir "$n") GEOREP_GLUSTERD_SOCK=$(gr_node_sock "$n")
+SetEnv GEOREP_STATE_DIR=$(gr_node_state_dir "$n") GEOREP_GLUSTERD_SOCK=$(gr_node_sock "$n") GEOREP_RECEIVER_LOCK_DIR=$GR_DIR/n$n/receiver-locks
 EOF
   # The test key is authorised through a file of the test's own, so nothing in
   # ~/.ssh changes; tests that exercise push-pem use real account homes.
