@@ -80,8 +80,11 @@ sy_write_conf() {
 }
 
 # Starts georepd on node 1 in the background; sets SY_DPID. Extra args pass through.
+# nsenter is run directly (not through the gr_ns function, which would run in
+# a background subshell): nsenter execs georepd, so $! is georepd itself and
+# sy_stop_daemon's signal reaches it instead of orphaning it.
 sy_start_daemon() {
-  gr_ns "$SY_DAEMON" --state-dir "$SY_STATE" --node "$(gr_node_ip 1)" \
+  nsenter --net="/run/netns/$GR_NS" "$SY_DAEMON" --state-dir "$SY_STATE" --node "$(gr_node_ip 1)" \
     --glusterd-sock "$(gr_node_sock 1)" --volfile-server "$(gr_node_ip 1)" \
     --log-file "$SY_LOG" "$@" &
   SY_DPID=$!

@@ -6,7 +6,8 @@
 # REPLACE_STALE. Covered: a stale file and an empty stale directory met by
 # the initial crawl (with a child), a stale file met by a journaled create,
 # a rename onto a stale target, a rename of a file deleted on the secondary
-# (re-created from the primary). Each phase must end with zero differences,
+# (re-created from the primary), and a create the primary has moved on from
+# (counted in replays_skipped, not failures). Each phase must end with zero differences,
 # failures=0 and stale_replaced>0. Then a NON-EMPTY stale directory, which
 # the receiver never removes: it must show up as failures with last_failure
 # naming it and the fix, and the documented fix (remove it on the secondary,
@@ -50,6 +51,23 @@ sleep 2
 [ "$(sy_status_field failures)" = 0 ] || gr_fail "failures=$(sy_status_field failures): $(sy_status_field last_failure)"
 gr_log "journal: stale entries replaced, missing file re-created (stale_replaced=$(sy_status_field stale_replaced))"
 
+# ---- a refused op the primary has moved on from is a replay, not a failure ----
+# While georepd is down: r1 is created, renamed to r2, and r1 reused by a new
+# file; the secondary has a stale r1. The journaled create of the first r1 is
+# refused (EEXIST) and the primary no longer has that GFID at r1: skipped as
+# history; the rename re-creates the file at r2, the new r1 replaces the stale one.
+sy_stop_daemon TERM
+echo "stale" >"$S/r1"
+echo "first" >"$P/r1"; mv "$P/r1" "$P/r2"; echo "second" >"$P/r1"
+replays_before=$(sy_status_field replays_skipped)
+sy_start_daemon
+sy_verify 60 >/dev/null || { sy_verify 1; tail -30 "$SY_LOG"; gr_fail "a reused name did not converge"; }
+sleep 2
+[ "$(sy_status_field failures)" = 0 ] || gr_fail "failures=$(sy_status_field failures): $(sy_status_field last_failure)"
+[ "$(sy_status_field replays_skipped)" -ge 1 ] ||
+  gr_fail "replays_skipped=$(sy_status_field replays_skipped) (was $replays_before): the refused create of the renamed file should count as a replay"
+gr_log "replay of a moved-on create skipped (replays_skipped=$(sy_status_field replays_skipped))"
+
 # ---- a non-empty stale directory: reported, then fixed by the admin ----
 mkdir -p "$S/full/inner" && echo keep >"$S/full/inner/f"
 mkdir "$P/full" && echo x >"$P/full/x"
@@ -68,4 +86,5 @@ sy_start_daemon
 sy_verify 90 >/dev/null || { sy_verify 1; tail -30 "$SY_LOG"; gr_fail "the documented fix did not converge"; }
 sleep 2
 [ "$(sy_status_field failures)" = 0 ] || gr_fail "failures after the fix: $(sy_status_field last_failure)"
+sy_stop_daemon TERM
 gr_log "PASS"
