@@ -207,6 +207,13 @@ Result<FailureVerdict> ConflictResolver::Judge(const protocol::Op& op, int err, 
     return Recreate(r->new_pargfid, r->new_name, r->gfid);
   }
 
+  if (auto* d = std::get_if<protocol::RmdirOp>(&op); d != nullptr && err == ENOTEMPTY) {
+    return Verdict(Kind::kReport,
+                   "the secondary's directory " + Where(d->pargfid, d->name) +
+                       " holds entries the primary never had there (made on the secondary or left "
+                       "by an earlier session); georep never deletes them: check and remove the "
+                       "directory on the secondary volume");
+  }
   if (!Missing(err)) return Verdict(Kind::kReport);
 
   // UNLINK/RMDIR only fail with ENOENT when their directory is missing.

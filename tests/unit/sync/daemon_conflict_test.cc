@@ -260,6 +260,20 @@ TEST(ConflictResolver, FalloutOfAnUnreplaceableDirectoryRepeatsItsCauseAndFix) {
   EXPECT_EQ(data->cause.find("not replicated because not"), std::string::npos);
 }
 
+TEST(ConflictResolver, RmdirOfADirectoryWithSecondaryOnlyEntriesIsReportedWithTheFix) {
+  FakePrimary p;
+  ConflictResolver r(&p);
+  protocol::RmdirOp d;
+  d.pargfid = kRoot;
+  d.name = "gone";
+  d.gfid = G(30);
+  auto v = r.Judge(d, ENOTEMPTY, false);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->kind, Kind::kReport);
+  EXPECT_NE(v->cause.find("/gone"), std::string::npos) << v->cause;
+  EXPECT_NE(v->cause.find("remove the directory on the secondary"), std::string::npos) << v->cause;
+}
+
 TEST(ConflictResolver, AnUnreachablePrimaryIsAnErrorNotAGuess) {
   FakePrimary p;
   p.unreachable = true;
