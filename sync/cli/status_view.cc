@@ -75,6 +75,7 @@ std::vector<StatusRow> BuildStatusRows(const SessionView& s, const std::vector<P
       r.meta = OrNA(found->Get("pending_meta"));
       r.failures = OrNA(found->Get("failures"));
       r.faulty_cause = found->Get("faulty_cause");
+      r.last_failure = found->Get("last_failure");
       // Completion fields describe the checkpoint georepd last saw; an older
       // one says nothing about the current checkpoint.
       std::string seen = found->Get("checkpoint");
@@ -141,6 +142,9 @@ std::string FormatStatusTable(const std::vector<StatusRow>& rows, bool detail) {
       if (!r.faulty_cause.empty()) {
         out += "\nFaulty: " + r.primary_node + ":" + r.primary_brick + ": " + r.faulty_cause + "\n";
       }
+      if (!r.last_failure.empty()) {
+        out += "\nLast failure: " + r.primary_node + ":" + r.primary_brick + ": " + r.last_failure + "\n";
+      }
     }
   }
   return out;
@@ -194,7 +198,8 @@ std::vector<std::pair<const char*, std::string>> RowFields(const StatusRow& r, b
                        {"checkpoint_time", r.checkpoint_time},
                        {"checkpoint_completed", r.checkpoint_completed},
                        {"checkpoint_completion_time", r.checkpoint_completion_time},
-                       {"faulty_cause", r.faulty_cause}});
+                       {"faulty_cause", r.faulty_cause},
+                       {"last_failure", r.last_failure}});
   }
   return f;
 }

@@ -23,6 +23,10 @@ struct StatusRow {
   std::string entry = "N/A", data = "N/A", meta = "N/A", failures = "N/A";
   std::string checkpoint_time = "N/A", checkpoint_completed = "N/A", checkpoint_completion_time = "N/A";
   std::string faulty_cause;
+  // The newest op the secondary refused and georepd could not repair (path,
+  // cause, fix), shown in detail even while the brick stays Active: without
+  // it a failure would be only a number in FAILURES.
+  std::string last_failure;
 };
 
 struct SessionView {

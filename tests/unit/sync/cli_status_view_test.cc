@@ -111,5 +111,20 @@ TEST(FormatStatus, XmlAndJsonEscapeValues) {
   EXPECT_NE(json.find("\"faulty_cause\": \"a<b \\\"c\\\"\""), std::string::npos) << json;
 }
 
+TEST(StatusView, DetailShowsTheLastUnrepairedFailureOfAnActiveBrick) {
+  auto rows = BuildStatusRows(
+      View("started"),
+      {BrickLine("uuid-1", "pnode1:/bricks/b1",
+                 {{"status", "Active"}, {"failures", "1"},
+                  {"last_failure", "/d: a non-empty stale directory holds the name; remove it on the secondary"}})});
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(rows[0].last_failure, "/d: a non-empty stale directory holds the name; remove it on the secondary");
+  std::string detail = FormatStatusTable(rows, true);
+  EXPECT_NE(detail.find("Last failure: pnode1:/bricks/b1: /d: a non-empty stale directory"), std::string::npos)
+      << detail;
+  EXPECT_EQ(FormatStatusTable(rows, false).find("Last failure"), std::string::npos);
+  EXPECT_NE(FormatStatusJson({{"s", rows}}, true).find("\"last_failure\": \"/d: a non-empty"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace georep::cli
