@@ -35,7 +35,7 @@ sl_install_helper() {
 }
 
 sl_cleanup() {
-  local rc=$? u f n key
+  local rc=$? u f n key uid
   # Replication keys the test's nodes made: remove their lines wherever
   # push-pem or the script put them.
   for n in 1 2 3 4; do
@@ -49,6 +49,8 @@ sl_cleanup() {
     done
   done
   for u in "${SL_USERS[@]}"; do
+    # The account's receiver lock directory (georep-receiver's per-uid default).
+    uid=$(id -u "$u" 2>/dev/null) && rm -rf "/tmp/georep-$uid"
     userdel -r "$u" >/dev/null 2>&1 || gr_log "warning: could not remove account $u"
   done
   if [ -n "$SL_HOSTS_TAG" ]; then sed -i "/ $SL_HOSTS_TAG\$/d" /etc/hosts; fi
@@ -70,13 +72,7 @@ sl_secondary_volume() {  # VOL "N:name ..."  (created on the secondary pool)
 }
 
 sl_mount() {  # VOL SERVER-NODE -> mount point
-  local vol=$1 n=$2 dir="$GR_DIR/mnt/$1.$RANDOM"
-  mkdir -p "$dir"
-  gr_ns glusterfs --volfile-server="$(gr_node_ip "$n")" --volfile-id="$vol" \
-    --log-file="$GR_DIR/n$n/log/mnt-$vol.log" "$dir" || gr_fail "mount of $vol failed"
-  GR_MOUNTS+=("$dir")
-  gr_wait mountpoint -q "$dir" || gr_fail "mount of $vol at $dir never appeared"
-  echo "$dir"
+  gr_mount "$1" "" "$2"
 }
 
 sl_setup() {

@@ -223,7 +223,12 @@ PermitRootLogin prohibit-password
 UsePAM no
 StrictModes no
 LogLevel ERROR
-SetEnv GEOREP_STATE_DIR=$(gr_node_state_dir "$n") GEOREP_GLUSTERD_SOCK=$(gr_node_sock "$n") GEOREP_RECEIVER_LOCK_DIR=$GR_DIR/n$n/receiver-locks
+SetEnv GEOREP_STATE_DIR=$(gr_node_state_dir "$n") GEOREP_GLUSTERD_SOCK=$(gr_node_sock "$n")
+# Receivers that tests kill must leave no lock files in /run/georep; the test
+# dir is root's alone (0700), so only root's receivers can lock there. Other
+# accounts use their own default (/tmp/georep-<uid>), removed with the account.
+Match User root
+  SetEnv GEOREP_STATE_DIR=$(gr_node_state_dir "$n") GEOREP_GLUSTERD_SOCK=$(gr_node_sock "$n") GEOREP_RECEIVER_LOCK_DIR=$GR_DIR/n$n/receiver-locks
 EOF
   # The test key is authorised through a file of the test's own, so nothing in
   # ~/.ssh changes; tests that exercise push-pem use real account homes.
