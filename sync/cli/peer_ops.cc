@@ -564,10 +564,11 @@ bool CheckReceiverArgs(const std::vector<std::string>& words, const GatePolicy& 
       *why = "option " + name + " refused: it needs a value";
       return false;
     }
-    if (name != "--volume" && name != "--log-level" && name != "--idle-timeout" && name != "--volfile-server" &&
-        name != "--log-file") {
+    if (name != "--volume" && name != "--log-level" && name != "--idle-timeout" &&
+        name != "--apply-threads" && name != "--volfile-server" && name != "--log-file") {
       *why = "option " + Shown(name) +
-             " refused: this key allows only --volume, --log-level, --idle-timeout, and --volfile-server and "
+             " refused: this key allows only --volume, --log-level, --idle-timeout, --apply-threads, "
+             "and --volfile-server and "
              "--log-file with the values fixed in the key line on the secondary";
       return false;
     }
@@ -586,6 +587,14 @@ bool CheckReceiverArgs(const std::vector<std::string>& words, const GatePolicy& 
     } else if (name == "--log-level") {
       if (value != "debug" && value != "info" && value != "warning" && value != "error") {
         *why = "option --log-level refused: " + Shown(value) + " is not debug, info, warning or error";
+        return false;
+      }
+      receiver_args->insert(receiver_args->end(), {name, value});
+    } else if (name == "--apply-threads") {
+      bool digits = !value.empty() && value.size() <= 2 &&
+                    value.find_first_not_of("0123456789") == std::string::npos;
+      if (!digits || std::stol(value) < 1 || std::stol(value) > 64) {
+        *why = "option --apply-threads refused: " + Shown(value) + " is not a number from 1 to 64";
         return false;
       }
       receiver_args->insert(receiver_args->end(), {name, value});

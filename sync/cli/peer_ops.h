@@ -66,7 +66,7 @@ bool GatePolicyForReceiverCommand(const std::string& receiver_command, GatePolic
 // Checks the receiver's arguments as the primary sent them (`words` from
 // ParseGateCommand, words[0] being georep-receiver) against the whitelist:
 // --volume NAME (required, once), --log-level debug|info|warning|error,
-// --idle-timeout SECONDS, and --volfile-server / --log-file only with the
+// --idle-timeout SECONDS, --apply-threads 1-64, and --volfile-server / --log-file only with the
 // policy's value. Both `--opt value` and `--opt=value` are accepted. Fills
 // `receiver_args` (argv after the program name, with the policy's
 // --volfile-server and --log-file always added) or returns false with `why`

@@ -30,7 +30,8 @@ Status Materializer::Flush() {
   open_size_ = 0;
   batch.batch_id = next_batch_id_++;
   batch.flags = (limits_.fsync ? static_cast<uint32_t>(protocol::kBatchFsync) : 0u) |
-                (limits_.replace_stale ? static_cast<uint32_t>(protocol::kBatchReplaceStale) : 0u);
+                (limits_.replace_stale ? static_cast<uint32_t>(protocol::kBatchReplaceStale) : 0u) |
+                (limits_.in_order ? static_cast<uint32_t>(protocol::kBatchInOrder) : 0u);
   return sink_(std::move(batch), size);
 }
 

@@ -33,6 +33,9 @@ struct MaterializerLimits {
   // Sets REPLACE_STALE on every batch: only for ops the sender has checked
   // against the primary's current state (see conflict.h).
   bool replace_stale = false;
+  // Sets IN_ORDER on every batch: for ops that may have reached the
+  // secondary before (see kBatchInOrder).
+  bool in_order = false;
 };
 
 struct MaterializerStats {

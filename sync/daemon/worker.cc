@@ -78,6 +78,37 @@ Status SaveWorkerState(const std::string& path, const WorkerState& s) {
   return WriteFileAtomic(path, text, /*sync=*/true);
 }
 
+// The "sent mark": no journal record above it has ever been handed to a
+// connection. Batches built from records at or below it may be replays, and
+// carry IN_ORDER so that the receiver applies them strictly in order
+// (PROTOCOL.md, "Parallel application"); newer ones may be applied in
+// parallel. The mark is raised on disk before records above it are sent,
+// kSentMarkReserve records at a time so that a stream of small windows does
+// not cost one synced write each. A missing or unreadable file means "all
+// records in the journal now".
+constexpr uint64_t kSentMarkReserve = 4096;
+
+std::optional<uint64_t> LoadSentMark(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return std::nullopt;
+  auto kv = ParseKeyValues(*text);
+  if (!kv.ok()) return std::nullopt;
+  try {
+    return std::stoull((*kv)["sent_mark"]);
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+Status SaveSentMark(const std::string& path, uint64_t mark) {
+  return WriteFileAtomic(path,
+                         "# georepd: no journal record above this was ever sent; delete to be "
+                         "safe (every record then counts as sent)\nsent_mark=" +
+                             std::to_string(mark) + "\n",
+                         /*sync=*/true)
+      .Annotate("saving the sent mark " + path);
+}
+
 // What the producer hands to the sender: a batch, or a marker that takes
 // effect once every batch queued before it is acknowledged.
 struct QueueItem {
@@ -470,6 +501,18 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
     }
   }
   const bool need_crawl = !wstate.crawl_done;
+  const std::string sent_path = state_path_ + ".sent";
+  uint64_t sent_mark = 0;
+  if (auto m = LoadSentMark(sent_path)) {
+    sent_mark = *m;
+  } else {
+    auto end = JournalEnd(brick);
+    if (!end.ok()) return end.status().Annotate("journal end of " + brick);
+    sent_mark = *end;
+    GEOREP_RETURN_IF_ERROR(SaveSentMark(sent_path, sent_mark));
+  }
+  // Records up to here may have reached the secondary before.
+  uint64_t replay_limit = sent_mark;
   // After a resync crawl the journal continues where the crawl started: the
   // records between the old cursor and there are gone and the crawl covers them.
   const uint64_t read_from = wstate.resync ? std::max(cursor, wstate.crawl_start_seq) : cursor;
@@ -611,6 +654,13 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
                                 std::to_string(cs.files) + " files, " + std::to_string(cs.others) +
                                 " others, " + std::to_string(cs.links) + " extra links (" +
                                 std::to_string(cs.skipped) + " skipped)");
+        // Journal records up to here may describe changes the crawl has
+        // already copied: the secondary is ahead of them.
+        if (auto end = JournalEnd(brick); end.ok()) {
+          replay_limit = std::max(replay_limit, *end);
+        } else {
+          return end.status().Annotate("journal end of " + brick);
+        }
         QueueItem m;
         m.crawl_end = true;
         // The secondary has the brick as it was when the crawl began.
@@ -677,6 +727,13 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
           status_.pending_data += m.pending_data;
           status_.pending_meta += m.pending_meta;
         }
+        if (plan.last_seq > sent_mark) {
+          sent_mark = plan.last_seq + kSentMarkReserve;
+          GEOREP_RETURN_IF_ERROR(SaveSentMark(sent_path, sent_mark));
+        }
+        MaterializerLimits limits = limits_from(tu);
+        limits.in_order = plan.first_seq <= replay_limit;
+        mat.SetLimits(limits);
         auto t_mat = Clock::now();
         uint64_t first_batch = mat.next_batch_id();
         GEOREP_RETURN_IF_ERROR(mat.Add(plan));

@@ -21,7 +21,7 @@ using Gfid = std::array<uint8_t, 16>;
 // A volume id is a UUID, carried like a GFID (16 raw bytes).
 using Uuid = std::array<uint8_t, 16>;
 
-constexpr uint32_t kProtocolVersion = 1;
+constexpr uint32_t kProtocolVersion = 2;
 
 // ---- Framing ---------------------------------------------------------------
 // frame = u32 body length (LE) | u32 masked crc32c of the body (LE) | body
@@ -274,10 +274,17 @@ enum BatchFlag : uint32_t {
   // never removed). Without this flag such an op fails with EEXIST and the
   // secondary's entry is kept (PROTOCOL.md, "Applying ops").
   kBatchReplaceStale = 1u << 1,
+  // The batch may replay ops the secondary already has (sent before on a
+  // connection that was lost, or journal records the initial crawl already
+  // copied). The secondary is then ahead of the ops, and an op's outcome can
+  // depend on objects it does not name, so the receiver applies such a batch
+  // strictly in order. Without the flag the receiver may apply ops that do
+  // not depend on each other at once (sync/receiver/apply_plan.h).
+  kBatchInOrder = 1u << 2,
 };
-constexpr uint32_t kBatchKnownFlags = kBatchFsync | kBatchReplaceStale;
+constexpr uint32_t kBatchKnownFlags = kBatchFsync | kBatchReplaceStale | kBatchInOrder;
 
-// Ops apply in order. The receiver decodes the whole frame before applying
+// Ops take effect as if applied in order. The receiver decodes the whole frame before applying
 // any op; a frame that fails to decode applies nothing.
 struct Batch {
   uint64_t batch_id = 0;  // chosen by the sender; echoed in the Ack

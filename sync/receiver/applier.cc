@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <map>
+#include <mutex>
 #include <type_traits>
 
 #include "common/crc32c.h"
+#include "sync/receiver/apply_plan.h"
 #include "sync/common/log.h"
 
 namespace georep::receiver {
@@ -237,8 +239,10 @@ bool Applier::ApplyBatch(const protocol::Batch& batch, protocol::Ack* ack,
   const size_t fixed = 1 + 8 + 4 + 4 + 12 * batch.ops.size();
   size_t message_budget = protocol::kMaxBodySize > fixed ? protocol::kMaxBodySize - fixed : 0;
   constexpr size_t kMaxMessage = 1024;
+  std::mutex failures_mu;  // record() runs on the applying threads
   std::map<size_t, protocol::OpFailure> failures;
   auto record = [&](size_t index, const Status& st) {
+    std::lock_guard<std::mutex> lock(failures_mu);
     if (failures.count(index) != 0) return;  // the first cause of an op is kept
     protocol::OpFailure f;
     f.index = static_cast<uint32_t>(index);
@@ -251,37 +255,76 @@ bool Applier::ApplyBatch(const protocol::Batch& batch, protocol::Ack* ack,
                            std::to_string(index) + " failed: " + f.message);
     failures.emplace(index, std::move(f));
   };
+  auto stopped = [&](size_t applied) {
+    // Every op started has finished (none is half applied); writes already
+    // issued complete here, before the caller exits and releases the brick
+    // lock to a receiver that replays from the sender's cursor.
+    (void)volume_->FlushAll();
+    log::Info(kLog, "batch " + std::to_string(batch.batch_id) + " stopped after " +
+                        std::to_string(applied) + " of " + std::to_string(batch.ops.size()) +
+                        " ops; not acknowledged");
+    return false;
+  };
 
-  std::map<Gfid, size_t> last_data_op;  // where a deferred data error is reported
+  const bool replace_stale = (batch.flags & protocol::kBatchReplaceStale) != 0;
+  const bool fsync = (batch.flags & protocol::kBatchFsync) != 0;
+  // Per file, the last op of the batch that changes its data: where the
+  // file is finished (fsync, close) and where a late write error is charged.
+  std::map<Gfid, size_t> last_data_op;
   for (size_t i = 0; i < batch.ops.size(); ++i) {
-    if (stop && stop()) {
-      // Ops run one at a time, so none is half applied; writes already
-      // issued complete here, before the caller exits and releases the brick
-      // lock to a receiver that replays from the sender's cursor.
-      (void)volume_->FlushAll();
-      log::Info(kLog, "batch " + std::to_string(batch.batch_id) + " stopped after " +
-                          std::to_string(i) + " of " + std::to_string(batch.ops.size()) +
-                          " ops; not acknowledged");
-      return false;
-    }
-    ++stats_.ops;
-    Status st = ApplyOp(batch.ops[i], (batch.flags & protocol::kBatchReplaceStale) != 0);
-    if (!st.ok()) {
-      record(i, st);
-    } else if (IsDataOp(batch.ops[i])) {
-      last_data_op[DataGfid(batch.ops[i])] = i;
-    }
+    if (IsDataOp(batch.ops[i])) last_data_op[DataGfid(batch.ops[i])] = i;
   }
-  if ((batch.flags & protocol::kBatchFsync) != 0) {
-    for (const auto& [gfid, index] : last_data_op) {
-      Status st = volume_->Fsync(gfid);
-      if (!st.ok()) record(index, st.Annotate("fsync"));
+
+  // Stale-entry removal looks at entries the ops do not name, and so may a
+  // replay (kBatchInOrder): such batches keep the serial order.
+  const bool parallel = threads_ > 1 && !replace_stale && batch.ops.size() > 1 &&
+                        (batch.flags & protocol::kBatchInOrder) == 0;
+  if (!parallel) {
+    for (size_t i = 0; i < batch.ops.size(); ++i) {
+      if (stop && stop()) return stopped(i);
+      ++stats_.ops;
+      Status st = ApplyOp(batch.ops[i], replace_stale);
+      if (!st.ok()) record(i, st);
     }
+    if (fsync) {
+      for (const auto& [gfid, index] : last_data_op) {
+        if (failures.count(index) != 0) continue;
+        Status st = volume_->Fsync(gfid);
+        if (!st.ok()) record(index, st.Annotate("fsync"));
+      }
+    }
+  } else {
+    ++stats_.parallel_batches;
+    const ApplyPlan plan = PlanBatch(batch.ops);
+    std::atomic<size_t> applied{0};
+    RunPlanHooks hooks;
+    hooks.thread_init = [this] { volume_->PrepareThread(); };
+    hooks.stop = stop;
+    hooks.apply = [&](size_t i) {
+      ++stats_.ops;
+      ++applied;
+      const protocol::Op& op = batch.ops[i];
+      Status st = ApplyOp(op, false);
+      if (!st.ok()) record(i, st);
+      if (!IsDataOp(op)) return;
+      const Gfid gfid = DataGfid(op);
+      if (last_data_op.at(gfid) != i) return;
+      // The file's last data op: finish it on this thread, so that files
+      // are flushed and closed in parallel rather than one by one at the
+      // end of the batch.
+      if (st.ok() && fsync) {
+        Status f = volume_->Fsync(gfid);
+        if (!f.ok()) record(i, f.Annotate("fsync"));
+      }
+      Status c = volume_->Close(gfid);
+      if (!c.ok()) record(i, c.Annotate("close"));
+    };
+    if (!RunPlan(plan, threads_, hooks)) return stopped(applied.load());
   }
   for (auto& [gfid, st] : volume_->FlushAll()) {
     auto it = last_data_op.find(gfid);
-    // A close error on a file no op of this batch wrote successfully is
-    // charged to the last op so that the sender retries the batch.
+    // A close error on a file no op of this batch wrote is charged to the
+    // last op so that the sender retries the batch.
     size_t index = it != last_data_op.end() ? it->second : batch.ops.size() - 1;
     if (!batch.ops.empty()) record(index, st.Annotate("close"));
   }
@@ -292,8 +335,17 @@ bool Applier::ApplyBatch(const protocol::Batch& batch, protocol::Ack* ack,
 
 Status Applier::ApplyOp(const protocol::Op& op, bool replace_stale) {
   GEOREP_RETURN_IF_ERROR(ValidateOp(op));
-  replace_stale_ = replace_stale;
-  return std::visit([this](const auto& o) { return Apply(o); }, op);
+  return std::visit(
+      [this, replace_stale](const auto& o) {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, protocol::EntryCreateOp> ||
+                      std::is_same_v<T, protocol::LinkOp> || std::is_same_v<T, protocol::RenameOp>) {
+          return Apply(o, replace_stale);
+        } else {
+          return Apply(o);
+        }
+      },
+      op);
 }
 
 // ---- Entry ops ----------------------------------------------------------------------
@@ -321,8 +373,9 @@ Status Applier::RemoveStale(const Gfid& pargfid, const std::string& name, const 
 }
 
 Status Applier::ResolveConflict(const Gfid& pargfid, const std::string& name,
-                                const ObjectAttr& other, const Gfid& wanted) {
-  if (replace_stale_) return RemoveStale(pargfid, name, other, wanted);
+                                const ObjectAttr& other, const Gfid& wanted,
+                                bool replace_stale) {
+  if (replace_stale) return RemoveStale(pargfid, name, other, wanted);
   ++stats_.conflicts;
   return Status::FromErrno(
       EEXIST, EntryName(pargfid, name) + " holds GFID " + GfidToString(other.gfid) + ", not " +
@@ -332,7 +385,7 @@ Status Applier::ResolveConflict(const Gfid& pargfid, const std::string& name,
                   "otherwise this op is older than that entry (a replay) and can be ignored");
 }
 
-Status Applier::Apply(const protocol::EntryCreateOp& op) {
+Status Applier::Apply(const protocol::EntryCreateOp& op, bool replace_stale) {
   // The common case is a new object: ask whether the GFID exists, then
   // create, and look at the name only when the create finds it taken.
   Result<ObjectAttr> elsewhere = volume_->Stat(op.gfid);
@@ -382,11 +435,11 @@ Status Applier::Apply(const protocol::EntryCreateOp& op) {
     return existing.status().Annotate("lookup " + EntryName(op.pargfid, op.name));
   }
   if (existing->gfid == op.gfid) return Status::Ok();
-  GEOREP_RETURN_IF_ERROR(ResolveConflict(op.pargfid, op.name, *existing, op.gfid));
+  GEOREP_RETURN_IF_ERROR(ResolveConflict(op.pargfid, op.name, *existing, op.gfid, replace_stale));
   return volume_->CreateEntry(op);
 }
 
-Status Applier::Apply(const protocol::LinkOp& op) {
+Status Applier::Apply(const protocol::LinkOp& op, bool replace_stale) {
   Result<ObjectAttr> target = volume_->Stat(op.gfid);
   if (!target.ok()) {
     return target.status().Annotate("link target GFID " + GfidToString(op.gfid) +
@@ -402,7 +455,7 @@ Status Applier::Apply(const protocol::LinkOp& op) {
       ++stats_.already_applied;
       return Status::Ok();
     }
-    GEOREP_RETURN_IF_ERROR(ResolveConflict(op.pargfid, op.name, *existing, op.gfid));
+    GEOREP_RETURN_IF_ERROR(ResolveConflict(op.pargfid, op.name, *existing, op.gfid, replace_stale));
   } else if (existing.status().err() != ENOENT) {
     return existing.status().Annotate("lookup " + EntryName(op.pargfid, op.name));
   }
@@ -414,7 +467,7 @@ Status Applier::Apply(const protocol::LinkOp& op) {
   return st;
 }
 
-Status Applier::Apply(const protocol::RenameOp& op) {
+Status Applier::Apply(const protocol::RenameOp& op, bool replace_stale) {
   const std::string from = EntryName(op.old_pargfid, op.old_name);
   const std::string to = EntryName(op.new_pargfid, op.new_name);
   Result<ObjectAttr> src = volume_->Lookup(op.old_pargfid, op.old_name);
@@ -458,7 +511,7 @@ Status Applier::Apply(const protocol::RenameOp& op) {
     const bool expected = !IsNullGfid(op.replaced_gfid) ? dst->gfid == op.replaced_gfid
                                                         : S_ISDIR(dst->mode) == S_ISDIR(src->mode);
     if (!expected) {
-      GEOREP_RETURN_IF_ERROR(ResolveConflict(op.new_pargfid, op.new_name, *dst, op.gfid));
+      GEOREP_RETURN_IF_ERROR(ResolveConflict(op.new_pargfid, op.new_name, *dst, op.gfid, replace_stale));
     }
   }
   return volume_->Rename(op.old_pargfid, op.old_name, op.new_pargfid, op.new_name)

@@ -4,6 +4,7 @@
 // implementation.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -28,24 +29,29 @@ Status ValidateXattrName(const std::string& name);
 // GFIDs, types, ranges). Applying an op that fails this touches nothing.
 Status ValidateOp(const protocol::Op& op);
 
+// Counters, updated by the applying threads.
 struct ApplierStats {
-  uint64_t batches = 0;
-  uint64_t ops = 0;
-  uint64_t failed_ops = 0;
-  uint64_t bytes_written = 0;
-  uint64_t already_applied = 0;   // replays recognised as no-ops
-  uint64_t stale_removed = 0;     // entries with a different GFID removed
-  uint64_t conflicts = 0;         // entries with a different GFID kept (EEXIST)
+  std::atomic<uint64_t> batches{0};
+  std::atomic<uint64_t> ops{0};
+  std::atomic<uint64_t> failed_ops{0};
+  std::atomic<uint64_t> bytes_written{0};
+  std::atomic<uint64_t> already_applied{0};   // replays recognised as no-ops
+  std::atomic<uint64_t> stale_removed{0};     // entries with a different GFID removed
+  std::atomic<uint64_t> conflicts{0};         // entries with a different GFID kept (EEXIST)
+  std::atomic<uint64_t> parallel_batches{0};  // batches applied by several threads
 };
 
 class Applier {
  public:
-  // `volume` must outlive the applier.
-  explicit Applier(Volume* volume) : volume_(volume) {}
+  // `volume` must outlive the applier. `threads` > 1 applies the ops of a
+  // batch that do not depend on each other at once (apply_plan.h); the
+  // volume must then allow calls from several threads (volume.h).
+  explicit Applier(Volume* volume, unsigned threads = 1) : volume_(volume), threads_(threads) {}
 
-  // Applies the ops in order and fills *ack (batch id, op count, failures).
-  // An op's failure does not stop the batch: it is recorded and the next op
-  // runs. `stop`, when given, is asked before each op; if it says true the
+  // Applies the ops and fills *ack (batch id, op count, failures): in order,
+  // or with several threads in an order that keeps every dependency
+  // (apply_plan.h). An op's failure does not stop the batch: it is recorded
+  // and the next op runs. `stop`, when given, is asked before each op; if it says true the
   // batch ends there (data already written is flushed, so no write is left
   // in flight) and false is returned: *ack is then incomplete, not to be sent.
   bool ApplyBatch(const protocol::Batch& batch, protocol::Ack* ack,
@@ -65,9 +71,9 @@ class Applier {
   static constexpr uint64_t kMaxChecksumLength = 64ull * 1024 * 1024;
 
  private:
-  Status Apply(const protocol::EntryCreateOp& op);
-  Status Apply(const protocol::LinkOp& op);
-  Status Apply(const protocol::RenameOp& op);
+  Status Apply(const protocol::EntryCreateOp& op, bool replace_stale);
+  Status Apply(const protocol::LinkOp& op, bool replace_stale);
+  Status Apply(const protocol::RenameOp& op, bool replace_stale);
   Status Apply(const protocol::UnlinkOp& op);
   Status Apply(const protocol::RmdirOp& op);
   Status Apply(const protocol::DataOp& op);
@@ -85,14 +91,14 @@ class Applier {
                      const Gfid& wanted);
   Status RequireRegular(const Gfid& gfid, const char* what);
   // What to do when pargfid/name holds `other` instead of `wanted`: remove
-  // it when the sender vouches that it is stale (replace_stale_), else fail
+  // it when the sender vouches that it is stale (replace_stale), else fail
   // with EEXIST and keep it.
   Status ResolveConflict(const Gfid& pargfid, const std::string& name, const ObjectAttr& other,
-                         const Gfid& wanted);
+                         const Gfid& wanted, bool replace_stale);
 
   Volume* volume_;
+  unsigned threads_;
   ApplierStats stats_;
-  bool replace_stale_ = false;  // of the op being applied
 };
 
 }  // namespace georep::receiver

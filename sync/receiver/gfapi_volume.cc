@@ -15,14 +15,13 @@
 #include <chrono>
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <sstream>
 
 #include "sync/common/log.h"
 
 // Exported by libgfapi (GFAPI_PRIVATE_6.1) but not declared in its headers:
-// marks the calling thread's fops as coming from the geo-replication client
-// pid (GF_CLIENT_PID_GSYNCD), which read-only and the bricks' permission
-// checks let through.
+// sets the client pid of the calling thread's fops.
 extern "C" int glfs_setfspid(struct glfs* fs, pid_t pid);
 
 namespace georep::receiver {
@@ -32,6 +31,14 @@ using protocol::GfidToString;
 namespace {
 
 constexpr const char* kLog = "gfapi";
+// The client pid of the receiver's fops: GlusterFS's GF_CLIENT_PID_NO_ROOT_SQUASH.
+// Any negative (internal) pid passes features.read-only and is not
+// root-squashed, but io-threads runs every other internal pid, including
+// geo-replication's own -1, at "least" priority, by default one fop at a time
+// per brick (performance.least-prio-threads 1): parallel applying then left a
+// brick's 16 io-threads fighting over that one slot, at 24 ms of brick CPU
+// per small file. -4 is the one internal pid io-threads exempts.
+constexpr pid_t kReceiverPid = -4;
 // Bound for each gluster CLI call at mount time.
 constexpr int kCliTimeoutS = 60;
 // Open write fds kept per batch; more are closed early (bounds fd use when a
@@ -316,8 +323,8 @@ Result<std::unique_ptr<GfapiVolume>> GfapiVolume::Mount(const GfapiOptions& o) {
                                                     "volume status " + o.volume + ")")
                       .message());
   }
-  if (glfs_setfspid(fs, -1) != 0) {
-    Status st = Fail("glfs_setfspid(-1) on " + where);
+  if (glfs_setfspid(fs, kReceiverPid) != 0) {
+    Status st = Fail("glfs_setfspid(" + std::to_string(kReceiverPid) + ") on " + where);
     release(fs);
     return st;
   }
@@ -346,7 +353,6 @@ GfapiVolume::~GfapiVolume() {
 }
 
 Result<ObjectAttr> GfapiVolume::Lookup(const Gfid& pargfid, const std::string& name) {
-  Drain();
   Result<Object> parent = Resolve(fs_, pargfid, nullptr);
   if (!parent.ok()) return parent.status().Annotate("parent directory");
   struct stat st;
@@ -362,7 +368,7 @@ Result<ObjectAttr> GfapiVolume::Lookup(const Gfid& pargfid, const std::string& n
 }
 
 Result<ObjectAttr> GfapiVolume::Stat(const Gfid& gfid) {
-  Drain();
+  Drain(gfid);
   struct stat st;
   Result<Object> o = Resolve(fs_, gfid, nullptr);
   if (!o.ok()) return o.status();
@@ -373,7 +379,6 @@ Result<ObjectAttr> GfapiVolume::Stat(const Gfid& gfid) {
 }
 
 Status GfapiVolume::CreateEntry(const protocol::EntryCreateOp& op) {
-  Drain();
   const std::string parent = "/.gfid/" + GfidToString(op.pargfid);
   const std::string blob = NewEntryBlob(op);
   if (glfs_setxattr(fs_, parent.c_str(), "glusterfs.gfid.newfile", blob.data(), blob.size(), 0) !=
@@ -394,7 +399,6 @@ Status GfapiVolume::CreateEntry(const protocol::EntryCreateOp& op) {
 }
 
 Status GfapiVolume::Link(const Gfid& gfid, const Gfid& pargfid, const std::string& name) {
-  Drain();
   Result<Object> target = Resolve(fs_, gfid, nullptr);
   if (!target.ok()) return target.status().Annotate("link target");
   Result<Object> parent = Resolve(fs_, pargfid, nullptr);
@@ -405,7 +409,6 @@ Status GfapiVolume::Link(const Gfid& gfid, const Gfid& pargfid, const std::strin
 
 Status GfapiVolume::Rename(const Gfid& old_pargfid, const std::string& old_name,
                            const Gfid& new_pargfid, const std::string& new_name) {
-  Drain();
   Result<Object> from = Resolve(fs_, old_pargfid, nullptr);
   if (!from.ok()) return from.status().Annotate("source directory");
   Result<Object> to = Resolve(fs_, new_pargfid, nullptr);
@@ -417,7 +420,6 @@ Status GfapiVolume::Rename(const Gfid& old_pargfid, const std::string& old_name,
 }
 
 Status GfapiVolume::Unlink(const Gfid& pargfid, const std::string& name) {
-  Drain();
   Result<Object> parent = Resolve(fs_, pargfid, nullptr);
   if (!parent.ok()) return parent.status().Annotate("parent directory");
   // glfs_h_unlink removes directories (rmdir) and other entries (unlink)
@@ -430,16 +432,41 @@ Status GfapiVolume::Rmdir(const Gfid& pargfid, const std::string& name) {
   return Unlink(pargfid, name);
 }
 
-Result<glfs_fd*> GfapiVolume::WriteFd(const Gfid& gfid) {
-  auto it = fds_.find(gfid);
-  if (it != fds_.end()) return it->second;
-  if (fds_.size() >= kMaxCachedFds) {
-    Drain();  // the victim may have writes in flight
-    auto victim = fds_.begin();
-    if (glfs_close(victim->second) != 0) {
-      deferred_errors_.emplace_back(victim->first, Fail("close"));
+GfapiVolume::FdLease::~FdLease() {
+  if (v_ == nullptr) return;
+  std::lock_guard<std::mutex> lock(v_->fds_mu_);
+  auto it = v_->fds_.find(gfid_);
+  if (it != v_->fds_.end() && it->second.fd == fd_) --it->second.users;
+}
+
+Result<GfapiVolume::FdLease> GfapiVolume::WriteFd(const Gfid& gfid) {
+  std::optional<std::pair<Gfid, glfs_fd*>> victim;
+  {
+    std::lock_guard<std::mutex> lock(fds_mu_);
+    auto it = fds_.find(gfid);
+    if (it != fds_.end()) {
+      ++it->second.users;
+      return FdLease(this, gfid, it->second.fd);
     }
-    fds_.erase(victim);
+    if (fds_.size() >= kMaxCachedFds) {
+      // The oldest GFID no thread is using right now; none means every
+      // cached fd is busy and the cache grows by one for a while.
+      for (auto v = fds_.begin(); v != fds_.end(); ++v) {
+        if (v->second.users == 0) {
+          victim.emplace(v->first, v->second.fd);
+          fds_.erase(v);
+          break;
+        }
+      }
+    }
+  }
+  if (victim) {
+    Drain(victim->first);  // the victim may have writes in flight
+    if (glfs_close(victim->second) != 0) {
+      Status st = Fail("close GFID " + GfidToString(victim->first));
+      std::lock_guard<std::mutex> lock(fds_mu_);
+      deferred_errors_.emplace_back(victim->first, std::move(st));
+    }
   }
   Result<Object> o = Resolve(fs_, gfid, nullptr);
   if (!o.ok()) return o.status();
@@ -450,8 +477,13 @@ Result<glfs_fd*> GfapiVolume::WriteFd(const Gfid& gfid) {
     return Status::FromErrno(e, "open GFID " + GfidToString(gfid) + " for writing" +
                                     (e == EISDIR || e == EINVAL ? " (not a regular file)" : ""));
   }
-  fds_.emplace(gfid, fd);
-  return fd;
+  std::lock_guard<std::mutex> lock(fds_mu_);
+  // Ops on one GFID never run at once (Volume's contract), so nobody cached
+  // an fd for it meanwhile.
+  CachedFd& c = fds_[gfid];
+  c.fd = fd;
+  c.users = 1;
+  return FdLease(this, gfid, fd);
 }
 
 struct GfapiVolume::AsyncWrite {
@@ -489,12 +521,31 @@ void GfapiVolume::OnWriteDone(glfs_fd_t*, ssize_t ret, struct glfs_stat*, struct
   st->cv.notify_all();
 }
 
-void GfapiVolume::Drain() {
+namespace {
+
+// Waits on `cv` until `done`, at most kAsyncWaitLimitS: GlusterFS's own
+// frame timeout (network.frame-timeout, 1800 s by default) fails every call
+// below us before that. False on timeout.
+template <class Pred>
+bool WaitBounded(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, Pred done) {
+  return cv.wait_for(lock, std::chrono::seconds(kAsyncWaitLimitS), done);
+}
+
+}  // namespace
+
+void GfapiVolume::Drain(const Gfid& gfid) {
   std::unique_lock<std::mutex> lock(async_->mu);
-  // Bounded by GlusterFS's own frame timeout (network.frame-timeout, 1800 s
-  // by default), after which every call below us fails.
-  if (!async_->cv.wait_for(lock, std::chrono::seconds(kAsyncWaitLimitS),
-                           [this] { return async_->in_flight == 0; })) {
+  if (!WaitBounded(async_->cv, lock, [&] { return async_->per_file.count(gfid) == 0; })) {
+    log::Error(kLog, "writes to GFID " + GfidToString(gfid) + " did not complete within " +
+                         std::to_string(kAsyncWaitLimitS) + " s");
+    async_->errors.emplace_back(gfid, Status::FromErrno(ETIMEDOUT, "write GFID " +
+                                                                     GfidToString(gfid)));
+  }
+}
+
+void GfapiVolume::DrainAll() {
+  std::unique_lock<std::mutex> lock(async_->mu);
+  if (!WaitBounded(async_->cv, lock, [this] { return async_->in_flight == 0; })) {
     log::Error(kLog, std::to_string(async_->in_flight) + " writes did not complete within " +
                          std::to_string(kAsyncWaitLimitS) + " s");
     for (const auto& [gfid, n] : async_->per_file) {
@@ -505,7 +556,7 @@ void GfapiVolume::Drain() {
 }
 
 Status GfapiVolume::Write(const Gfid& gfid, uint64_t offset, std::string_view data) {
-  Result<glfs_fd*> fd = WriteFd(gfid);
+  Result<FdLease> fd = WriteFd(gfid);
   if (!fd.ok()) return fd.status();
   // Writes go out asynchronously so that several are on the wire at once
   // (one synchronous write at a time reached a third of FUSE's throughput).
@@ -516,11 +567,19 @@ Status GfapiVolume::Write(const Gfid& gfid, uint64_t offset, std::string_view da
     std::unique_lock<std::mutex> lock(async_->mu);
     auto end = async_->max_end.find(gfid);
     const bool overlaps = end != async_->max_end.end() && offset < end->second;
-    if (overlaps || async_->in_flight >= kMaxWritesInFlight ||
-        async_->bytes_in_flight + data.size() > kMaxBytesInFlight) {
+    if (overlaps) {
       lock.unlock();
-      Drain();
+      Drain(gfid);
       lock.lock();
+    }
+    const bool room = WaitBounded(async_->cv, lock, [&] {
+      return async_->in_flight == 0 ||
+             (async_->in_flight < kMaxWritesInFlight &&
+              async_->bytes_in_flight + data.size() <= kMaxBytesInFlight);
+    });
+    if (!room) {
+      return Status::FromErrno(ETIMEDOUT, "write GFID " + GfidToString(gfid) + ": earlier writes "
+                               "did not complete within " + std::to_string(kAsyncWaitLimitS) + " s");
     }
     ++async_->in_flight;
     async_->bytes_in_flight += data.size();
@@ -529,7 +588,7 @@ Status GfapiVolume::Write(const Gfid& gfid, uint64_t offset, std::string_view da
     max_end = std::max<uint64_t>(max_end, offset + data.size());
   }
   auto* w = new AsyncWrite{async_, gfid, offset, data.size()};
-  if (glfs_pwrite_async(*fd, data.data(), static_cast<int>(data.size()), static_cast<off_t>(offset),
+  if (glfs_pwrite_async(fd->get(), data.data(), static_cast<int>(data.size()), static_cast<off_t>(offset),
                         0, &GfapiVolume::OnWriteDone, w) != 0) {
     const int err = Errno();
     delete w;
@@ -547,7 +606,7 @@ Status GfapiVolume::Write(const Gfid& gfid, uint64_t offset, std::string_view da
 }
 
 Result<std::string> GfapiVolume::Read(const Gfid& gfid, uint64_t offset, uint64_t length) {
-  Drain();
+  Drain(gfid);
   Result<Object> o = Resolve(fs_, gfid, nullptr);
   if (!o.ok()) return o.status();
   glfs_fd_t* fd = glfs_h_open(fs_, o->get(), O_RDONLY);
@@ -573,40 +632,40 @@ Result<std::string> GfapiVolume::Read(const Gfid& gfid, uint64_t offset, uint64_
 }
 
 Status GfapiVolume::Truncate(const Gfid& gfid, uint64_t size) {
-  Drain();
-  Result<glfs_fd*> fd = WriteFd(gfid);
+  Drain(gfid);
+  Result<FdLease> fd = WriteFd(gfid);
   if (!fd.ok()) return fd.status();
-  if (glfs_ftruncate(*fd, static_cast<off_t>(size), nullptr, nullptr) != 0) {
+  if (glfs_ftruncate(fd->get(), static_cast<off_t>(size), nullptr, nullptr) != 0) {
     return Fail("truncate GFID " + GfidToString(gfid) + " to " + std::to_string(size));
   }
   return Status::Ok();
 }
 
 Status GfapiVolume::PunchHole(const Gfid& gfid, uint64_t offset, uint64_t length) {
-  Drain();
-  Result<glfs_fd*> fd = WriteFd(gfid);
+  Drain(gfid);
+  Result<FdLease> fd = WriteFd(gfid);
   if (!fd.ok()) return fd.status();
-  if (glfs_discard(*fd, static_cast<off_t>(offset), static_cast<size_t>(length)) != 0) {
+  if (glfs_discard(fd->get(), static_cast<off_t>(offset), static_cast<size_t>(length)) != 0) {
     return Fail("punch hole in GFID " + GfidToString(gfid));
   }
   return Status::Ok();
 }
 
 Status GfapiVolume::Zerofill(const Gfid& gfid, uint64_t offset, uint64_t length) {
-  Drain();
-  Result<glfs_fd*> fd = WriteFd(gfid);
+  Drain(gfid);
+  Result<FdLease> fd = WriteFd(gfid);
   if (!fd.ok()) return fd.status();
-  if (glfs_zerofill(*fd, static_cast<off_t>(offset), static_cast<off_t>(length)) != 0) {
+  if (glfs_zerofill(fd->get(), static_cast<off_t>(offset), static_cast<off_t>(length)) != 0) {
     return Fail("zerofill GFID " + GfidToString(gfid));
   }
   return Status::Ok();
 }
 
 Status GfapiVolume::Allocate(const Gfid& gfid, bool keep_size, uint64_t offset, uint64_t length) {
-  Drain();
-  Result<glfs_fd*> fd = WriteFd(gfid);
+  Drain(gfid);
+  Result<FdLease> fd = WriteFd(gfid);
   if (!fd.ok()) return fd.status();
-  if (glfs_fallocate(*fd, keep_size ? 1 : 0, static_cast<off_t>(offset),
+  if (glfs_fallocate(fd->get(), keep_size ? 1 : 0, static_cast<off_t>(offset),
                      static_cast<size_t>(length)) != 0) {
     return Fail("fallocate GFID " + GfidToString(gfid));
   }
@@ -614,17 +673,67 @@ Status GfapiVolume::Allocate(const Gfid& gfid, bool keep_size, uint64_t offset, 
 }
 
 Status GfapiVolume::Fsync(const Gfid& gfid) {
-  Drain();
-  Result<glfs_fd*> fd = WriteFd(gfid);
+  Drain(gfid);
+  Result<FdLease> fd = WriteFd(gfid);
   if (!fd.ok()) return fd.status();
-  if (glfs_fsync(*fd, nullptr, nullptr) != 0) return Fail("fsync GFID " + GfidToString(gfid));
+  if (glfs_fsync(fd->get(), nullptr, nullptr) != 0) return Fail("fsync GFID " + GfidToString(gfid));
   return Status::Ok();
 }
 
+Status GfapiVolume::Close(const Gfid& gfid) {
+  Drain(gfid);
+  Status first = Status::Ok();
+  auto take_first = [&](std::vector<std::pair<Gfid, Status>>* from) {
+    for (auto it = from->begin(); it != from->end();) {
+      if (it->first == gfid) {
+        if (first.ok()) first = it->second;
+        it = from->erase(it);
+      } else {
+        ++it;
+      }
+    }
+  };
+  glfs_fd* fd = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(fds_mu_);
+    auto it = fds_.find(gfid);
+    if (it != fds_.end()) {
+      fd = it->second.fd;
+      fds_.erase(it);
+    }
+    take_first(&deferred_errors_);
+  }
+  {
+    std::lock_guard<std::mutex> lock(async_->mu);
+    take_first(&async_->errors);
+    // Out of memory while recording some write's error: this file may be the
+    // one (FlushAll charges every file still open as well).
+    if (first.ok() && async_->lost_error) first = Status::FromErrno(ENOMEM, "write");
+  }
+  if (fd != nullptr && glfs_close(fd) != 0 && first.ok()) {
+    first = Fail("close GFID " + GfidToString(gfid));
+  }
+  return first;
+}
+
+void GfapiVolume::PrepareThread() {
+  if (glfs_setfspid(fs_, kReceiverPid) != 0) {
+    // Every op of this thread then fails with EROFS/EACCES on the read-only
+    // secondary and is reported per op; say why once here.
+    log::Error(kLog, Fail("glfs_setfspid(" + std::to_string(kReceiverPid) +
+                          ") on an applying thread").ToString());
+  }
+}
+
 std::vector<std::pair<Gfid, Status>> GfapiVolume::FlushAll() {
-  Drain();
+  DrainAll();
   std::vector<std::pair<Gfid, Status>> errors;
-  errors.swap(deferred_errors_);
+  std::map<Gfid, CachedFd> fds;
+  {
+    std::lock_guard<std::mutex> lock(fds_mu_);
+    errors.swap(deferred_errors_);
+    fds.swap(fds_);
+  }
   {
     std::lock_guard<std::mutex> lock(async_->mu);
     for (auto& e : async_->errors) errors.push_back(std::move(e));
@@ -632,19 +741,18 @@ std::vector<std::pair<Gfid, Status>> GfapiVolume::FlushAll() {
     if (async_->lost_error) {
       // Out of memory while recording a write error: charge it to every file
       // written, so nothing is acknowledged as applied by mistake.
-      for (const auto& [gfid, fd] : fds_) errors.emplace_back(gfid, Status::FromErrno(ENOMEM, "write"));
+      for (const auto& [gfid, c] : fds) errors.emplace_back(gfid, Status::FromErrno(ENOMEM, "write"));
       async_->lost_error = false;
     }
   }
-  for (auto& [gfid, fd] : fds_) {
-    if (glfs_close(fd) != 0) errors.emplace_back(gfid, Fail("close GFID " + GfidToString(gfid)));
+  for (auto& [gfid, c] : fds) {
+    if (glfs_close(c.fd) != 0) errors.emplace_back(gfid, Fail("close GFID " + GfidToString(gfid)));
   }
-  fds_.clear();
   return errors;
 }
 
 Status GfapiVolume::Setattr(const Gfid& gfid, uint32_t mask, const ObjectAttr& attr) {
-  Drain();
+  Drain(gfid);
   Result<Object> o = Resolve(fs_, gfid, nullptr);
   if (!o.ok()) return o.status();
   struct stat st{};
@@ -674,7 +782,7 @@ Status GfapiVolume::Setattr(const Gfid& gfid, uint32_t mask, const ObjectAttr& a
 }
 
 Status GfapiVolume::Setxattr(const Gfid& gfid, const std::string& name, std::string_view value) {
-  Drain();
+  Drain(gfid);
   Result<Object> o = Resolve(fs_, gfid, nullptr);
   if (!o.ok()) return o.status();
   if (glfs_h_setxattrs(fs_, o->get(), name.c_str(), value.data(), value.size(), 0) != 0) {
@@ -684,7 +792,7 @@ Status GfapiVolume::Setxattr(const Gfid& gfid, const std::string& name, std::str
 }
 
 Status GfapiVolume::Removexattr(const Gfid& gfid, const std::string& name) {
-  Drain();
+  Drain(gfid);
   Result<Object> o = Resolve(fs_, gfid, nullptr);
   if (!o.ok()) return o.status();
   if (glfs_h_removexattrs(fs_, o->get(), name.c_str()) != 0) {

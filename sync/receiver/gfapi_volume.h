@@ -2,9 +2,11 @@
 // features/gfid-access translator on top of its client graph, so entries can
 // be created with the primary's GFIDs (GLUSTER-NOTES.md, "libgfapi by GFID").
 //
-// Not thread-safe: glfs_setfspid(-1), which lets the receiver's fops through
-// the secondary's features.read-only and permission checks, is a property of
-// the calling thread, so one thread mounts and uses a GfapiVolume.
+// Threads: as Volume says. glfs_setfspid (an internal client pid; see
+// kReceiverPid in gfapi_volume.cc), which lets the receiver's fops
+// through the secondary's features.read-only and permission checks, is a
+// property of the calling thread: Mount sets it for the mounting thread and
+// PrepareThread for every other thread that applies ops.
 #pragma once
 
 #include <condition_variable>
@@ -70,6 +72,8 @@ class GfapiVolume final : public Volume {
   Status Zerofill(const Gfid& gfid, uint64_t offset, uint64_t length) override;
   Status Allocate(const Gfid& gfid, bool keep_size, uint64_t offset, uint64_t length) override;
   Status Fsync(const Gfid& gfid) override;
+  Status Close(const Gfid& gfid) override;
+  void PrepareThread() override;
   std::vector<std::pair<Gfid, Status>> FlushAll() override;
   Status Setattr(const Gfid& gfid, uint32_t mask, const ObjectAttr& attr) override;
   Status Setxattr(const Gfid& gfid, const std::string& name, std::string_view value) override;
@@ -82,11 +86,30 @@ class GfapiVolume final : public Volume {
  private:
   GfapiVolume(glfs* fs, const protocol::Uuid& id, bool fini)
       : fs_(fs), volume_id_(id), fini_on_destroy_(fini) {}
-  // An fd open for writing, cached until FlushAll.
-  Result<glfs_fd*> WriteFd(const Gfid& gfid);
-  // Waits for every write in flight (see Write). Every operation but Write
-  // calls it first, so nothing overtakes a write it could conflict with.
-  void Drain();
+  // An fd open for writing, cached until Close(gfid) or FlushAll. The lease
+  // keeps another thread from evicting it while it is used.
+  class FdLease {
+   public:
+    FdLease(GfapiVolume* v, const Gfid& g, glfs_fd* fd) : v_(v), gfid_(g), fd_(fd) {}
+    FdLease(FdLease&& o) noexcept : v_(o.v_), gfid_(o.gfid_), fd_(o.fd_) { o.v_ = nullptr; }
+    FdLease(const FdLease&) = delete;
+    FdLease& operator=(const FdLease&) = delete;
+    FdLease& operator=(FdLease&&) = delete;
+    ~FdLease();
+    glfs_fd* get() const { return fd_; }
+
+   private:
+    GfapiVolume* v_;
+    Gfid gfid_;
+    glfs_fd* fd_;
+  };
+  Result<FdLease> WriteFd(const Gfid& gfid);
+  // Waits for the writes in flight to one file (see Write). Every operation
+  // on a file's data or attributes calls it first, so nothing overtakes a
+  // write it could conflict with.
+  void Drain(const Gfid& gfid);
+  // Waits for every write in flight.
+  void DrainAll();
 
   // Writes in flight, completed by gfapi's threads (OnWriteDone).
   struct AsyncState {
@@ -106,8 +129,13 @@ class GfapiVolume final : public Volume {
   glfs* fs_;
   protocol::Uuid volume_id_;
   bool fini_on_destroy_;
-  std::map<Gfid, glfs_fd*> fds_;
-  // Close errors of fds evicted from the cache before FlushAll.
+  struct CachedFd {
+    glfs_fd* fd = nullptr;
+    int users = 0;  // FdLeases alive
+  };
+  std::mutex fds_mu_;  // guards fds_ and deferred_errors_
+  std::map<Gfid, CachedFd> fds_;
+  // Close errors of fds evicted from the cache before Close/FlushAll.
   std::vector<std::pair<Gfid, Status>> deferred_errors_;
   // Heap-allocated: a callback that never came (Drain timed out) must not
   // find it freed.

@@ -35,6 +35,8 @@ void Usage(FILE* out) {
                "                           else /var/log/glusterfs/georep-receiver-SVOL.log)\n"
                "  --idle-timeout SECONDS   exit when no frame arrives for this long\n"
                "                           (default 300, 0 = never)\n"
+               "  --apply-threads N        apply up to N independent ops of a batch at once\n"
+               "                           (default 8, 1 = strictly one after another)\n"
                "  --version, --help\n"
                "\n"
                "Exit status: 0 done, 1 usage/startup error, 2 protocol error, 3 connection\n"
@@ -113,6 +115,12 @@ int main(int argc, char** argv) {
     } else if (arg == "--log-level") {
       if (!value(&v) || !log::ParseLevel(v, &level)) {
         std::fprintf(stderr, "georep-receiver: --log-level is debug, info, warning or error\n");
+        return receiver::kExitUsage;
+      }
+    } else if (arg == "--apply-threads") {
+      if (!value(&v) || !ParseInt(v, 1, receiver::kMaxApplyThreads, &session.apply_threads)) {
+        std::fprintf(stderr, "georep-receiver: --apply-threads needs a number from 1 to %d\n",
+                     receiver::kMaxApplyThreads);
         return receiver::kExitUsage;
       }
     } else if (arg == "--idle-timeout") {

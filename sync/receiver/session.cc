@@ -163,7 +163,8 @@ std::optional<int> Session::HandleHello(const protocol::Hello& h) {
                      kExitVolumeError);
   }
   mounted_ = std::move(mounted).value();
-  applier_ = std::make_unique<Applier>(mounted_.volume.get());
+  applier_ = std::make_unique<Applier>(mounted_.volume.get(),
+                                       static_cast<unsigned>(std::max(1, options_.apply_threads)));
   log::Info(kLog, "session start" + peer_ + ", secondary volume " + options_.volume);
   protocol::HelloOk ok;
   ok.secondary_volume_id = mounted_.volume_id;

@@ -33,9 +33,17 @@ struct MountedVolume {
 // Mounts the named secondary volume (called once, on HELLO).
 using VolumeOpener = std::function<Result<MountedVolume>(const std::string& volume)>;
 
+// Enough round trips in flight to keep a brick busy with small files on the
+// test machine (2 cores) without piling up work in the bricks' io-threads.
+constexpr int kDefaultApplyThreads = 8;
+constexpr int kMaxApplyThreads = 64;
+
 struct SessionOptions {
   std::string volume;           // the only secondary volume this receiver serves
   int idle_timeout_s = 300;     // <= 0: wait for frames without limit
+  // Threads applying one batch's independent ops at once (apply_plan.h);
+  // 1 applies every op in order on the session's thread.
+  int apply_threads = kDefaultApplyThreads;
   std::string receiver_version;
   // Directory of the per-brick receiver locks (brick_lock.h); empty: no
   // locking (unit tests that do not exercise it). lock_dir_error, when set,

@@ -8,6 +8,11 @@
 // (Status::FromErrno), so the applier can report it on the wire. A GFID that
 // does not exist is ENOENT (gfapi's ESTALE is mapped to ENOENT). Callers pass
 // names already checked by ValidateName (applier.h).
+//
+// Threads: the applier may call a volume from several threads at once
+// (apply_plan.h), never with two calls at a time for one object, and only
+// after PrepareThread on that thread. FlushAll is called with no other call
+// running.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +45,9 @@ class Volume {
  public:
   virtual ~Volume() = default;
 
+  // Per-thread set-up; called on each applying thread before its first call.
+  virtual void PrepareThread() {}
+
   // The entry `name` in directory `pargfid`, without following symlinks.
   // ENOENT when the name does not exist or the parent does not.
   virtual Result<ObjectAttr> Lookup(const Gfid& pargfid, const std::string& name) = 0;
@@ -67,6 +75,11 @@ class Volume {
   virtual Status Allocate(const Gfid& gfid, bool keep_size, uint64_t offset, uint64_t length) = 0;
   // Makes every earlier Write/Truncate/... of gfid durable on the bricks.
   virtual Status Fsync(const Gfid& gfid) = 0;
+  // Ends the data of one file for now: waits for its writes in flight and
+  // closes what is open for it. The first error of those writes or of the
+  // close is returned (with the GFID in the message), and is not reported
+  // again by FlushAll. OK when nothing is open for gfid.
+  virtual Status Close(const Gfid& gfid) = 0;
   // Ends the current unit of work: waits for writes in flight and closes
   // cached open files. A write error that surfaced only then (asynchronous
   // writes, write-behind) is returned with its file's GFID; an empty vector

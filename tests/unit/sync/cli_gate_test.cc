@@ -30,6 +30,8 @@ TEST(GateArgs, WhitelistedOptionsPassInBothSpellings) {
                     &why))
       << why;
   EXPECT_EQ(args, (std::vector<std::string>{"--volume", "gv-s_1", "--log-level", "debug", "--idle-timeout", "300"}));
+  ASSERT_TRUE(Check("georep-receiver --volume v --apply-threads 16", GatePolicy{}, &args, &why)) << why;
+  EXPECT_EQ(args, (std::vector<std::string>{"--volume", "v", "--apply-threads", "16"}));
   ASSERT_TRUE(Check("/opt/bin/georep-receiver --volume=gvs --log-level=error --idle-timeout=0", GatePolicy{}, &args,
                     &why))
       << why;
@@ -64,13 +66,17 @@ TEST(GateArgs, VolumeIsRequiredOnceAndMustBeAVolumeName) {
   EXPECT_FALSE(Check("georep-receiver --volume " + std::string(65, 'v'), GatePolicy{}, &args, &why));
 }
 
-TEST(GateArgs, LogLevelAndIdleTimeoutValuesAreChecked) {
+TEST(GateArgs, LogLevelIdleTimeoutAndApplyThreadsValuesAreChecked) {
   std::vector<std::string> args;
   std::string why;
   for (const char* bad : {"georep-receiver --volume v --log-level trace", "georep-receiver --volume v --log-level ''",
                           "georep-receiver --volume v --idle-timeout -1", "georep-receiver --volume v --idle-timeout 1e3",
                           "georep-receiver --volume v --idle-timeout 604801",
-                          "georep-receiver --volume v --idle-timeout 99999999999999999999"}) {
+                          "georep-receiver --volume v --idle-timeout 99999999999999999999",
+                          "georep-receiver --volume v --apply-threads 0",
+                          "georep-receiver --volume v --apply-threads 65",
+                          "georep-receiver --volume v --apply-threads -3",
+                          "georep-receiver --volume v --apply-threads 999"}) {
     EXPECT_FALSE(Check(bad, GatePolicy{}, &args, &why)) << bad;
     EXPECT_NE(why.find("refused"), std::string::npos) << why;
   }

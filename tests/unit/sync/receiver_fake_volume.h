@@ -8,9 +8,11 @@
 
 #include <cerrno>
 #include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "sync/receiver/volume.h"
 
@@ -206,6 +208,13 @@ class FakeVolume : public Volume {
     return Status::Ok();
   }
 
+  Status Close(const Gfid& gfid) override {
+    ++closes;
+    const bool was_written = written.erase(gfid) != 0;
+    if (was_written && fail_close_errno != 0) return Status::FromErrno(fail_close_errno, "close");
+    return Status::Ok();
+  }
+
   std::vector<std::pair<Gfid, Status>> FlushAll() override {
     std::vector<std::pair<Gfid, Status>> out;
     if (fail_close_errno != 0) {
@@ -279,6 +288,7 @@ class FakeVolume : public Volume {
   int lookups = 0;
   int punches = 0;
   int flushes = 0;
+  int closes = 0;
   std::set<Gfid> written;
   std::set<Gfid> fsynced;
 
@@ -331,6 +341,51 @@ class FakeVolume : public Volume {
   }
 
   std::map<Gfid, Inode> inodes_;
+};
+
+// Forwards to a FakeVolume one call at a time, so the applier's parallel
+// path can run on it. Each call also yields first, so that threads
+// interleave and an op the plan let start too early shows as a wrong tree.
+class SerializedVolume : public Volume {
+ public:
+  explicit SerializedVolume(FakeVolume* v) : v_(v) {}
+  void PrepareThread() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++threads_prepared;
+  }
+  Result<ObjectAttr> Lookup(const Gfid& p, const std::string& n) override { return Call([&] { return v_->Lookup(p, n); }); }
+  Result<ObjectAttr> Stat(const Gfid& g) override { return Call([&] { return v_->Stat(g); }); }
+  Status CreateEntry(const protocol::EntryCreateOp& op) override { return Call([&] { return v_->CreateEntry(op); }); }
+  Status Link(const Gfid& g, const Gfid& p, const std::string& n) override { return Call([&] { return v_->Link(g, p, n); }); }
+  Status Rename(const Gfid& op, const std::string& on, const Gfid& np, const std::string& nn) override {
+    return Call([&] { return v_->Rename(op, on, np, nn); });
+  }
+  Status Unlink(const Gfid& p, const std::string& n) override { return Call([&] { return v_->Unlink(p, n); }); }
+  Status Rmdir(const Gfid& p, const std::string& n) override { return Call([&] { return v_->Rmdir(p, n); }); }
+  Status Write(const Gfid& g, uint64_t o, std::string_view d) override { return Call([&] { return v_->Write(g, o, d); }); }
+  Result<std::string> Read(const Gfid& g, uint64_t o, uint64_t l) override { return Call([&] { return v_->Read(g, o, l); }); }
+  Status Truncate(const Gfid& g, uint64_t s) override { return Call([&] { return v_->Truncate(g, s); }); }
+  Status PunchHole(const Gfid& g, uint64_t o, uint64_t l) override { return Call([&] { return v_->PunchHole(g, o, l); }); }
+  Status Zerofill(const Gfid& g, uint64_t o, uint64_t l) override { return Call([&] { return v_->Zerofill(g, o, l); }); }
+  Status Allocate(const Gfid& g, bool k, uint64_t o, uint64_t l) override { return Call([&] { return v_->Allocate(g, k, o, l); }); }
+  Status Fsync(const Gfid& g) override { return Call([&] { return v_->Fsync(g); }); }
+  Status Close(const Gfid& g) override { return Call([&] { return v_->Close(g); }); }
+  std::vector<std::pair<Gfid, Status>> FlushAll() override { return Call([&] { return v_->FlushAll(); }); }
+  Status Setattr(const Gfid& g, uint32_t m, const ObjectAttr& a) override { return Call([&] { return v_->Setattr(g, m, a); }); }
+  Status Setxattr(const Gfid& g, const std::string& n, std::string_view v) override { return Call([&] { return v_->Setxattr(g, n, v); }); }
+  Status Removexattr(const Gfid& g, const std::string& n) override { return Call([&] { return v_->Removexattr(g, n); }); }
+
+  int threads_prepared = 0;
+
+ private:
+  template <class F>
+  auto Call(F f) -> decltype(f()) {
+    std::this_thread::yield();
+    std::lock_guard<std::mutex> lock(mu_);
+    return f();
+  }
+  FakeVolume* v_;
+  std::mutex mu_;
 };
 
 }  // namespace georep::receiver::testing
