@@ -31,7 +31,8 @@ Status Materializer::Flush() {
   batch.batch_id = next_batch_id_++;
   batch.flags = (limits_.fsync ? static_cast<uint32_t>(protocol::kBatchFsync) : 0u) |
                 (limits_.replace_stale ? static_cast<uint32_t>(protocol::kBatchReplaceStale) : 0u) |
-                (limits_.in_order ? static_cast<uint32_t>(protocol::kBatchInOrder) : 0u);
+                (limits_.in_order ? static_cast<uint32_t>(protocol::kBatchInOrder) : 0u) |
+                (limits_.fresh && !limits_.in_order ? static_cast<uint32_t>(protocol::kBatchFresh) : 0u);
   return sink_(std::move(batch), size);
 }
 

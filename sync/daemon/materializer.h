@@ -36,6 +36,9 @@ struct MaterializerLimits {
   // Sets IN_ORDER on every batch: for ops that may have reached the
   // secondary before (see kBatchInOrder).
   bool in_order = false;
+  // Sets FRESH on every batch: only for journal records never sent before
+  // and newer than any crawl (see kBatchFresh).
+  bool fresh = false;
 };
 
 struct MaterializerStats {

@@ -733,6 +733,7 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
         }
         MaterializerLimits limits = limits_from(tu);
         limits.in_order = plan.first_seq <= replay_limit;
+        limits.fresh = !limits.in_order;
         mat.SetLimits(limits);
         auto t_mat = Clock::now();
         uint64_t first_batch = mat.next_batch_id();

@@ -281,8 +281,14 @@ enum BatchFlag : uint32_t {
   // strictly in order. Without the flag the receiver may apply ops that do
   // not depend on each other at once (sync/receiver/apply_plan.h).
   kBatchInOrder = 1u << 2,
+  // Every object the batch's ENTRY_CREATEs create is new to the secondary:
+  // the ops come from journal records never sent before and newer than any
+  // crawl. The receiver then creates without first checking whether the GFID
+  // exists elsewhere (one lookup less per file); a create that finds its name
+  // taken still goes through the full replay and conflict rules.
+  kBatchFresh = 1u << 3,
 };
-constexpr uint32_t kBatchKnownFlags = kBatchFsync | kBatchReplaceStale | kBatchInOrder;
+constexpr uint32_t kBatchKnownFlags = kBatchFsync | kBatchReplaceStale | kBatchInOrder | kBatchFresh;
 
 // Ops take effect as if applied in order. The receiver decodes the whole frame before applying
 // any op; a frame that fails to decode applies nothing.

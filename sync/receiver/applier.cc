@@ -267,6 +267,8 @@ bool Applier::ApplyBatch(const protocol::Batch& batch, protocol::Ack* ack,
   };
 
   const bool replace_stale = (batch.flags & protocol::kBatchReplaceStale) != 0;
+  const bool fresh = (batch.flags & protocol::kBatchFresh) != 0 &&
+                     (batch.flags & protocol::kBatchInOrder) == 0 && !replace_stale;
   const bool fsync = (batch.flags & protocol::kBatchFsync) != 0;
   // Per file, the last op of the batch that changes its data: where the
   // file is finished (fsync, close) and where a late write error is charged.
@@ -283,7 +285,7 @@ bool Applier::ApplyBatch(const protocol::Batch& batch, protocol::Ack* ack,
     for (size_t i = 0; i < batch.ops.size(); ++i) {
       if (stop && stop()) return stopped(i);
       ++stats_.ops;
-      Status st = ApplyOp(batch.ops[i], replace_stale);
+      Status st = ApplyOp(batch.ops[i], replace_stale, fresh);
       if (!st.ok()) record(i, st);
     }
     if (fsync) {
@@ -304,7 +306,7 @@ bool Applier::ApplyBatch(const protocol::Batch& batch, protocol::Ack* ack,
       ++stats_.ops;
       ++applied;
       const protocol::Op& op = batch.ops[i];
-      Status st = ApplyOp(op, false);
+      Status st = ApplyOp(op, false, fresh);
       if (!st.ok()) record(i, st);
       if (!IsDataOp(op)) return;
       const Gfid gfid = DataGfid(op);
@@ -333,13 +335,15 @@ bool Applier::ApplyBatch(const protocol::Batch& batch, protocol::Ack* ack,
   return true;
 }
 
-Status Applier::ApplyOp(const protocol::Op& op, bool replace_stale) {
+Status Applier::ApplyOp(const protocol::Op& op, bool replace_stale, bool fresh) {
   GEOREP_RETURN_IF_ERROR(ValidateOp(op));
   return std::visit(
-      [this, replace_stale](const auto& o) {
+      [this, replace_stale, fresh](const auto& o) {
         using T = std::decay_t<decltype(o)>;
-        if constexpr (std::is_same_v<T, protocol::EntryCreateOp> ||
-                      std::is_same_v<T, protocol::LinkOp> || std::is_same_v<T, protocol::RenameOp>) {
+        if constexpr (std::is_same_v<T, protocol::EntryCreateOp>) {
+          return Apply(o, replace_stale, fresh);
+        } else if constexpr (std::is_same_v<T, protocol::LinkOp> ||
+                             std::is_same_v<T, protocol::RenameOp>) {
           return Apply(o, replace_stale);
         } else {
           return Apply(o);
@@ -385,7 +389,13 @@ Status Applier::ResolveConflict(const Gfid& pargfid, const std::string& name,
                   "otherwise this op is older than that entry (a replay) and can be ignored");
 }
 
-Status Applier::Apply(const protocol::EntryCreateOp& op, bool replace_stale) {
+Status Applier::Apply(const protocol::EntryCreateOp& op, bool replace_stale, bool fresh) {
+  if (fresh) {
+    // The sender vouches that the GFID is new to the secondary, so the
+    // create cannot duplicate it; only a taken name needs the rules below.
+    Status st = volume_->CreateEntry(op);
+    if (st.err() != EEXIST) return st;
+  }
   // The common case is a new object: ask whether the GFID exists, then
   // create, and look at the name only when the create finds it taken.
   Result<ObjectAttr> elsewhere = volume_->Stat(op.gfid);
@@ -642,11 +652,17 @@ Status Applier::Apply(const protocol::SetattrOp& op) {
   a.mtime_ns = op.mtime_ns;
   const uint32_t owner = op.mask & (protocol::kSetUid | protocol::kSetGid);
   const uint32_t rest = op.mask & ~owner;
-  // chown clears set-user/group-ID bits: change the owner first, then the
-  // mode, so the mode the primary has survives.
-  if (owner != 0) GEOREP_RETURN_IF_ERROR(volume_->Setattr(op.gfid, owner, a));
-  if (rest != 0) GEOREP_RETURN_IF_ERROR(volume_->Setattr(op.gfid, rest, a));
-  return Status::Ok();
+  // chown clears set-user/group-ID bits, and GlusterFS's posix applies a
+  // combined setattr as chmod, then chown: when the mode has those bits,
+  // change the owner first, then the mode, so the mode the primary has
+  // survives. Otherwise one call does (one round trip less per file).
+  const bool keeps_id_bits = (op.mask & protocol::kSetMode) != 0 &&
+                             (op.mode & (S_ISUID | S_ISGID)) != 0;
+  if (owner == 0 || rest == 0 || !keeps_id_bits) {
+    return op.mask == 0 ? Status::Ok() : volume_->Setattr(op.gfid, op.mask, a);
+  }
+  GEOREP_RETURN_IF_ERROR(volume_->Setattr(op.gfid, owner, a));
+  return volume_->Setattr(op.gfid, rest, a);
 }
 
 Status Applier::Apply(const protocol::SetxattrOp& op) {

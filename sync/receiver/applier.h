@@ -60,7 +60,8 @@ class Applier {
   // `replace_stale` as the batch flag kBatchReplaceStale. Data may still be
   // in flight afterwards (Volume::Write): ApplyBatch ends every batch with
   // Volume::FlushAll, a caller of ApplyOp alone must do so itself.
-  Status ApplyOp(const protocol::Op& op, bool replace_stale = false);
+  // `fresh` as the batch flag kBatchFresh.
+  Status ApplyOp(const protocol::Op& op, bool replace_stale = false, bool fresh = false);
 
   protocol::StatReply Stat(const protocol::StatRequest& req);
   // Reads at most kMaxChecksumLength bytes per request.
@@ -71,7 +72,7 @@ class Applier {
   static constexpr uint64_t kMaxChecksumLength = 64ull * 1024 * 1024;
 
  private:
-  Status Apply(const protocol::EntryCreateOp& op, bool replace_stale);
+  Status Apply(const protocol::EntryCreateOp& op, bool replace_stale, bool fresh);
   Status Apply(const protocol::LinkOp& op, bool replace_stale);
   Status Apply(const protocol::RenameOp& op, bool replace_stale);
   Status Apply(const protocol::UnlinkOp& op);

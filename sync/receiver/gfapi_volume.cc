@@ -379,19 +379,28 @@ Result<ObjectAttr> GfapiVolume::Stat(const Gfid& gfid) {
 }
 
 Status GfapiVolume::CreateEntry(const protocol::EntryCreateOp& op) {
-  const std::string parent = "/.gfid/" + GfidToString(op.pargfid);
+  // gfid-access takes the new-entry request on the parent's own handle as
+  // well as on its /.gfid/<gfid> path; the handle is usually in gfapi's
+  // inode table already, where the path costs a lookup per create.
+  auto no_parent = [&op] {
+    return Status::FromErrno(ENOENT, "parent directory GFID " + GfidToString(op.pargfid) +
+                                         " does not exist on the secondary");
+  };
+  Result<Object> parent = Resolve(fs_, op.pargfid, nullptr);
+  if (!parent.ok()) {
+    if (parent.status().err() == ENOENT) return no_parent();
+    return parent.status().Annotate("parent directory");
+  }
   const std::string blob = NewEntryBlob(op);
-  if (glfs_setxattr(fs_, parent.c_str(), "glusterfs.gfid.newfile", blob.data(), blob.size(), 0) !=
+  if (glfs_h_setxattrs(fs_, parent->get(), "glusterfs.gfid.newfile", blob.data(), blob.size(), 0) !=
       0) {
     const int e = Errno();
     if (e == ENOENT) {
-      // Either the parent is missing or the create itself failed with ENOENT;
-      // the parent is by far the common case and the one worth naming.
+      // Either the parent is gone (the handle came from the inode table) or
+      // the create itself failed with ENOENT; the parent is by far the
+      // common case and the one worth naming.
       struct stat st;
-      if (glfs_lstat(fs_, parent.c_str(), &st) != 0) {
-        return Status::FromErrno(ENOENT, "parent directory GFID " + GfidToString(op.pargfid) +
-                                             " does not exist on the secondary");
-      }
+      if (glfs_h_stat(fs_, parent->get(), &st) != 0) return no_parent();
     }
     return Status::FromErrno(e, "create with GFID " + GfidToString(op.gfid));
   }

@@ -15,13 +15,21 @@ double SecondsSince(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// One file whose digest is to be computed from its blocks.
+// One file whose digest is to be computed from its blocks, or was found in
+// the digest cache (`cached`).
 struct DigestJob {
   GlusterVolume* volume;
   Entry* entry;
   glfs_object* object;
+  // The same path on the other side (nullptr for --manifest-only): the digest
+  // only counts when neither side's details failed, as content is compared
+  // only then.
+  const Entry* peer = nullptr;
+  bool cached = false;
+  ContentDigest cached_digest{};
+  bool read = false;  // blocks (or error) are filled in
   std::vector<BlockDigest> blocks;
-  std::string error;  // guarded by the runner's mutex
+  std::string error;  // guarded by the runner's mutex while blocks are read
 };
 
 struct WorkerState {
@@ -29,23 +37,41 @@ struct WorkerState {
   std::vector<uint8_t> buffer;
 };
 
-// Reads and hashes every block of every job on `threads` threads, then sets
-// each entry's digest, or its error when the file vanished or changed while
-// being read (a live volume is not a snapshot).
-Status RunDigestJobs(std::vector<DigestJob>* jobs, int threads, PassStats* stats) {
-  std::vector<std::pair<size_t, uint64_t>> tasks;
-  for (size_t k = 0; k < jobs->size(); ++k) {
-    DigestJob& job = (*jobs)[k];
-    const uint64_t n = BlockCount(job.entry->size);
-    job.blocks.resize(n);
-    for (uint64_t b = 0; b < n; ++b) tasks.emplace_back(k, b);
+std::vector<std::unique_ptr<WorkerState>> MakeWorkers(int threads) {
+  std::vector<std::unique_ptr<WorkerState>> state;
+  for (int w = 0; w < std::max(1, threads); ++w) state.push_back(std::make_unique<WorkerState>());
+  return state;
+}
+
+// Sets job->error when `e` means the file vanished or changed while being
+// read (a live volume is not a snapshot); other errors fail the pass.
+Status NoteReadError(DigestJob* job, const Status& e) {
+  if (e.code() == Code::kAborted || IsVanishedErrno(e.err())) {
+    if (job->error.empty()) {
+      job->error = e.code() == Code::kAborted ? e.message() : "vanished while being read";
+    }
+    return Status::Ok();
+  }
+  return e.Annotate("read '" + DisplayPath(job->entry->path) + "' in " + job->volume->Describe());
+}
+
+bool SingleBlock(const DigestJob& job) { return BlockCount(job.entry->size) == 1; }
+
+// Reads and hashes every block of every job in `pending` on `threads`
+// threads: the blocks of one large file in parallel.
+Status ReadDigestJobs(const std::vector<DigestJob*>& pending, int threads) {
+  std::vector<std::pair<DigestJob*, uint64_t>> tasks;
+  for (DigestJob* job : pending) {
+    const uint64_t n = BlockCount(job->entry->size);
+    job->blocks.resize(n);
+    job->read = true;
+    for (uint64_t b = 0; b < n; ++b) tasks.emplace_back(job, b);
   }
   const int workers = std::max(1, std::min<int>(threads, static_cast<int>(std::max<size_t>(tasks.size(), 1))));
-  std::vector<std::unique_ptr<WorkerState>> state;
-  for (int w = 0; w < workers; ++w) state.push_back(std::make_unique<WorkerState>());
+  std::vector<std::unique_ptr<WorkerState>> state = MakeWorkers(workers);
   std::mutex mu;
-  Status st = ParallelFor(tasks.size(), workers, [&](size_t t, int w) -> Status {
-    DigestJob& job = (*jobs)[tasks[t].first];
+  return ParallelFor(tasks.size(), workers, [&](size_t t, int w) -> Status {
+    DigestJob& job = *tasks[t].first;
     {
       std::lock_guard<std::mutex> lock(mu);
       if (!job.error.empty()) return Status::Ok();  // another block already failed
@@ -56,35 +82,67 @@ Status RunDigestJobs(std::vector<DigestJob>* jobs, int threads, PassStats* stats
       job.blocks[tasks[t].second] = *d;
       return Status::Ok();
     }
-    const Status& e = d.status();
-    if (e.code() == Code::kAborted || IsVanishedErrno(e.err())) {
-      std::lock_guard<std::mutex> lock(mu);
-      if (job.error.empty()) {
-        job.error = e.code() == Code::kAborted ? e.message() : "vanished while being read";
-      }
+    std::lock_guard<std::mutex> lock(mu);
+    return NoteReadError(&job, d.status());
+  });
+}
+
+// Fills in the details of every entry, and right after an entry's details
+// reads the content of a file of one block that `job_of` (index per entry,
+// -1 for none) says is to be digested. Reading right after the details
+// matters for more than overlap: the details' first fop makes gfapi look the
+// inode up, that LOOKUP carries the content of small files (quick-read,
+// volume.cc), and the read is answered from it only while it is fresh.
+Status DetailAndReadSmallFiles(GlusterVolume* volume, std::vector<Entry>* entries,
+                               const std::vector<ObjectRef>& objects, int threads, bool xattrs,
+                               std::vector<DigestJob>* jobs, const std::vector<int>& job_of) {
+  std::vector<std::unique_ptr<WorkerState>> state = MakeWorkers(threads);
+  return ParallelFor(entries->size(), threads, [&](size_t i, int w) -> Status {
+    Entry& e = (*entries)[i];
+    GEOREP_RETURN_IF_ERROR(volume->FillDetails(&e, objects[i].get(), xattrs));
+    if (job_of.empty() || job_of[i] < 0 || !e.error.empty()) return Status::Ok();
+    DigestJob& job = (*jobs)[static_cast<size_t>(job_of[i])];
+    if (job.cached || !SingleBlock(job)) return Status::Ok();
+    job.blocks.resize(1);
+    job.read = true;
+    Result<BlockDigest> d = volume->DigestBlock(job.object, e.size, 0, &state[w]->hasher, &state[w]->buffer);
+    if (d.ok()) {
+      job.blocks[0] = *d;
       return Status::Ok();
     }
-    return e.Annotate("read '" + DisplayPath(job.entry->path) + "' in " + job.volume->Describe());
+    return NoteReadError(&job, d.status());
   });
-  GEOREP_RETURN_IF_ERROR(st);
+}
+
+// Reads the jobs not read yet (large files, or all when details ran
+// without them) and sets each entry's digest, or its error when the file
+// vanished or changed while being read.
+Status FinishDigestJobs(std::vector<DigestJob>* jobs, int threads, PassStats* stats) {
+  std::vector<DigestJob*> pending;
+  for (DigestJob& job : *jobs) {
+    if (job.cached || job.read || !job.entry->error.empty()) continue;
+    if (job.peer != nullptr && !job.peer->error.empty()) continue;
+    pending.push_back(&job);
+  }
+  GEOREP_RETURN_IF_ERROR(ReadDigestJobs(pending, threads));
   for (DigestJob& job : *jobs) {
     if (!job.error.empty()) {
       job.entry->error = job.error;
       continue;
     }
+    if (!job.entry->error.empty() || (job.peer != nullptr && !job.peer->error.empty())) continue;
+    if (job.cached) {
+      job.entry->digest = job.cached_digest;
+      job.entry->has_digest = true;
+      continue;
+    }
+    if (!job.read) continue;
     job.entry->digest = CombineBlockDigests(job.entry->size, job.blocks);
     job.entry->has_digest = true;
     ++stats->files_hashed;
     stats->bytes_hashed += job.entry->size;
   }
   return Status::Ok();
-}
-
-Status FillAllDetails(GlusterVolume* volume, std::vector<Entry>* entries,
-                      const std::vector<ObjectRef>& objects, int threads, bool xattrs) {
-  return ParallelFor(entries->size(), threads, [&](size_t i, int) {
-    return volume->FillDetails(&(*entries)[i], objects[i].get(), xattrs);
-  });
 }
 
 // Runs fn(0) on a second thread and fn(1) on this one: the two volumes

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <glusterfs/api/glfs.h>
 #include <glusterfs/api/glfs-handles.h>
@@ -33,6 +34,23 @@ constexpr size_t kSymlinkMax = 4096;
 constexpr const char* kPassThroughXlators[] = {
     "*-md-cache", "*-io-cache", "*-read-ahead", "*-readdir-ahead", "*-open-behind", "*-nl-cache",
     "*-io-threads",
+};
+
+// quick-read saves the READ round trip of small files: gfapi looks up every
+// inode that readdirplus found before its first fop on it, quick-read asks
+// that LOOKUP to carry the content of files up to max-file-size, and our
+// anonymous read of the same pass is then answered from it. What it caches
+// is trusted only while the file's ctime is unchanged (ctime-invalidation:
+// every readdirplus and lookup of the file compares ctime and drops the copy
+// when it moved; any write moves ctime, while mtime can be set back, as
+// replicators do) and for at most cache-timeout (1 s, the minimum that still
+// serves anything): the same rule as the verifier's own digest cache, keyed
+// by (GFID, size, mtime, ctime). cache-size bounds the memory it may hold.
+constexpr std::pair<const char*, const char*> kQuickReadOptions[] = {
+    {"max-file-size", "256KB"},
+    {"ctime-invalidation", "on"},
+    {"cache-timeout", "1"},
+    {"cache-size", "64MB"},
 };
 
 // Compared extended-attribute namespaces; trusted.* and glusterfs.* belong to
@@ -120,11 +138,12 @@ Result<std::unique_ptr<GlusterVolume>> GlusterVolume::Connect(const VolumeSpec& 
       return Status::FromErrno(err, "cannot set client options for " + where);
     }
   }
-  // quick-read has no pass-through: a zero size limit keeps it from caching.
-  if (glfs_set_xlator_option(fs, "*-quick-read", "max-file-size", "0") != 0) {
-    const int err = errno;
-    glfs_fini(fs);
-    return Status::FromErrno(err, "cannot set client options for " + where);
+  for (const auto& [key, value] : kQuickReadOptions) {
+    if (glfs_set_xlator_option(fs, "*-quick-read", key, value) != 0) {
+      const int err = errno;
+      glfs_fini(fs);
+      return Status::FromErrno(err, "cannot set client options for " + where);
+    }
   }
   if (glfs_init(fs) != 0) {
     const int err = errno != 0 ? errno : ENOTCONN;

@@ -111,6 +111,30 @@ TEST_F(ApplierTest, CreateReplayAfterALaterRenameDoesNotDuplicateTheGfid) {
   EXPECT_EQ(vol_.At("b"), G(1));
 }
 
+TEST_F(ApplierTest, FreshCreateDoesNotLookUpTheGfidFirst) {
+  ASSERT_TRUE(ApplyBatch({File(kRoot, "a", G(1)), File(kRoot, "b", G(2))}, kBatchFresh).failures.empty());
+  EXPECT_EQ(vol_.stats, 0);
+  EXPECT_EQ(vol_.At("a"), G(1));
+  EXPECT_EQ(vol_.At("b"), G(2));
+}
+
+TEST_F(ApplierTest, FreshCreateOverATakenNameFollowsTheConflictRules) {
+  ASSERT_TRUE(Apply(File(kRoot, "a", G(1))).ok());
+  // The same object (a replay the sender did not foresee) is fine...
+  EXPECT_TRUE(ApplyBatch({File(kRoot, "a", G(1))}, kBatchFresh).failures.empty());
+  // ...another object at the name is a conflict, and is kept.
+  Ack ack = ApplyBatch({File(kRoot, "a", G(2))}, kBatchFresh);
+  ASSERT_EQ(ack.failures.size(), 1u);
+  EXPECT_EQ(ack.failures[0].err, EEXIST);
+  EXPECT_EQ(vol_.At("a"), G(1));
+  EXPECT_FALSE(vol_.duplicate_gfid_created);
+}
+
+TEST_F(ApplierTest, FreshIsIgnoredOnInOrderBatches) {
+  ASSERT_TRUE(ApplyBatch({File(kRoot, "a", G(1))}, kBatchFresh | kBatchInOrder).failures.empty());
+  EXPECT_EQ(vol_.stats, 1);
+}
+
 TEST_F(ApplierTest, CreateInMissingParentFailsWithEnoent) {
   Status st = Apply(File(G(9), "f", G(1)));
   EXPECT_EQ(st.err(), ENOENT);

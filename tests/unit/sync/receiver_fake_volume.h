@@ -61,6 +61,7 @@ class FakeVolume : public Volume {
   }
 
   Result<ObjectAttr> Stat(const Gfid& gfid) override {
+    ++stats;
     if (inodes_.count(gfid) == 0) return Status::FromErrno(ENOENT, "stat " + GfidToString(gfid));
     return Attr(gfid);
   }
@@ -286,6 +287,7 @@ class FakeVolume : public Volume {
   int fail_close_errno = 0;
   int creates = 0;
   int lookups = 0;
+  int stats = 0;
   int punches = 0;
   int flushes = 0;
   int closes = 0;
