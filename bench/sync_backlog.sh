@@ -25,6 +25,8 @@ base=$(gr_ns "$CREATE" sv "$(gr_node_ip 2)" /baseline "$N" 4096 "$THREADS") || g
 base_rate=$(sed -n 's/.*: \([0-9.]*\) files\/s.*/\1/p' <<<"$base")
 
 SB=$(gr_brick_path 2 s1)
+CPU="$(dirname "$0")/cpu_by_process.py"
+"$CPU" snap "$GR_NS" "$GR_DIR/cpu0.json"
 t0=$(date +%s.%N)
 sy_write_conf started
 python3 - "$SB/backlog" "$N" <<'PY' || gr_fail "the backlog never arrived complete"
@@ -42,6 +44,7 @@ while time.monotonic() < deadline:
 sys.exit(1)
 PY
 t1=$(date +%s.%N)
+"$CPU" snap "$GR_NS" "$GR_DIR/cpu1.json"
 python3 - "$N" "$t0" "$t1" "$base_rate" "$THREADS" <<'PY'
 import sys
 n = int(sys.argv[1]); t0, t1, base = float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
@@ -51,4 +54,6 @@ print("  baseline, parallel gfapi creates on the secondary (%s threads): %.1f fi
 print("  georep, resume -> all files on the secondary brick: %.1f files/s (%.1f s)" % (rate, t1 - t0))
 print("  ratio %.0f%% (target >= 50%%: %s)" % (100 * rate / base, "MET" if rate >= 0.5 * base else "MISSED"))
 PY
+echo "  CPU from resume to the last file, by process:"
+"$CPU" diff "$GR_DIR/cpu0.json" "$GR_DIR/cpu1.json"
 sy_stop_daemon TERM
