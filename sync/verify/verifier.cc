@@ -7,17 +7,11 @@
 
 namespace georep::verify {
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double SecondsSince(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
 // One file whose digest is to be computed from its blocks, or was found in
 // the digest cache (`cached`).
 struct DigestJob {
+  DigestJob(GlusterVolume* v, Entry* e, glfs_object* o, const Entry* p)
+      : volume(v), entry(e), object(o), peer(p) {}
   GlusterVolume* volume;
   Entry* entry;
   glfs_object* object;
@@ -31,6 +25,14 @@ struct DigestJob {
   std::vector<BlockDigest> blocks;
   std::string error;  // guarded by the runner's mutex while blocks are read
 };
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 struct WorkerState {
   BlockHasher hasher;
@@ -169,18 +171,21 @@ Result<Manifest> BuildManifest(GlusterVolume* volume, const std::string& root, b
                                bool xattrs, int threads) {
   Result<Scan> scan = volume->Walk(root);
   if (!scan.ok()) return scan.status();
-  GEOREP_RETURN_IF_ERROR(FillAllDetails(volume, &scan->entries, scan->objects, threads, xattrs));
+  std::vector<DigestJob> jobs;
+  std::vector<int> job_of;
   if (content) {
-    std::vector<DigestJob> jobs;
+    job_of.assign(scan->entries.size(), -1);
     for (size_t i = 0; i < scan->entries.size(); ++i) {
       Entry& e = scan->entries[i];
-      if (e.type == EntryType::kRegular && e.error.empty()) {
-        jobs.push_back(DigestJob{volume, &e, scan->objects[i].get(), {}, {}});
-      }
+      if (e.type != EntryType::kRegular || !e.error.empty()) continue;
+      job_of[i] = static_cast<int>(jobs.size());
+      jobs.emplace_back(volume, &e, scan->objects[i].get(), nullptr);
     }
-    PassStats stats;
-    GEOREP_RETURN_IF_ERROR(RunDigestJobs(&jobs, threads, &stats));
   }
+  GEOREP_RETURN_IF_ERROR(
+      DetailAndReadSmallFiles(volume, &scan->entries, scan->objects, threads, xattrs, &jobs, job_of));
+  PassStats stats;
+  GEOREP_RETURN_IF_ERROR(FinishDigestJobs(&jobs, threads, &stats));
   Manifest m;
   m.volume = volume->spec().volume;
   m.root = root;
@@ -213,20 +218,21 @@ Status Verifier::WalkSide(int k, Snapshot* snap) {
   return Status::Ok();
 }
 
-Status Verifier::DetailSide(int k, Snapshot* snap) {
+Status Verifier::DetailSide(int k, Snapshot* snap, std::vector<DigestJob>* jobs,
+                            const std::vector<int>& job_of) {
   if (!sides_[k].volume) return Status::Ok();  // a manifest is complete already
-  return FillAllDetails(sides_[k].volume.get(), &snap->entries, snap->objects, options_.threads,
-                        options_.diff.compare_xattrs);
+  return DetailAndReadSmallFiles(sides_[k].volume.get(), &snap->entries, snap->objects,
+                                 options_.threads, options_.diff.compare_xattrs, jobs, job_of);
 }
 
-Status Verifier::ComputeDigests(Snapshot* primary, Snapshot* secondary, PassStats* stats) {
+void Verifier::PlanDigests(Snapshot* primary, Snapshot* secondary, std::vector<DigestJob>* jobs,
+                           std::vector<int> job_of[2]) {
   Snapshot* snaps[2] = {primary, secondary};
-  std::vector<DigestJob> jobs;
-  // The cache keeps only what this pass used, so it stays as large as the
-  // tree however many passes a wait takes.
-  std::map<CacheKey, ContentDigest> fresh[2];
+  job_of[0].assign(primary->entries.size(), -1);
+  job_of[1].assign(secondary->entries.size(), -1);
   // Only files present on both sides with equal sizes need a digest: any other
-  // difference is already reported without reading content.
+  // difference is already reported without reading content. (Entries whose
+  // details fail later are dropped in FinishDigestJobs.)
   size_t i = 0;
   size_t j = 0;
   while (i < primary->entries.size() && j < secondary->entries.size()) {
@@ -247,21 +253,26 @@ Status Verifier::ComputeDigests(Snapshot* primary, Snapshot* secondary, PassStat
     }
     for (int s = 0; s < 2; ++s) {
       if (e[s]->has_digest || !sides_[s].volume) continue;
-      const CacheKey key{e[s]->gfid, e[s]->size, e[s]->mtime_ns, e[s]->ctime_ns};
+      DigestJob job(sides_[s].volume.get(), e[s], snaps[s]->objects[idx[s]].get(), e[1 - s]);
       if (e[s]->has_gfid) {
-        auto it = cache_[s].find(key);
+        auto it = cache_[s].find(CacheKey{e[s]->gfid, e[s]->size, e[s]->mtime_ns, e[s]->ctime_ns});
         if (it != cache_[s].end()) {
-          e[s]->digest = it->second;
-          e[s]->has_digest = true;
-          fresh[s].insert(*it);
-          continue;
+          job.cached = true;
+          job.cached_digest = it->second;
         }
       }
-      jobs.push_back(DigestJob{sides_[s].volume.get(), e[s], snaps[s]->objects[idx[s]].get(), {}, {}});
+      job_of[s][idx[s]] = static_cast<int>(jobs->size());
+      jobs->push_back(std::move(job));
     }
   }
-  GEOREP_RETURN_IF_ERROR(RunDigestJobs(&jobs, options_.threads, stats));
-  for (const DigestJob& job : jobs) {
+}
+
+Status Verifier::FinishDigests(std::vector<DigestJob>* jobs, PassStats* stats) {
+  GEOREP_RETURN_IF_ERROR(FinishDigestJobs(jobs, options_.threads, stats));
+  // The cache keeps only what this pass used, so it stays as large as the
+  // tree however many passes a wait takes.
+  std::map<CacheKey, ContentDigest> fresh[2];
+  for (const DigestJob& job : *jobs) {
     const Entry* e = job.entry;
     if (!e->has_digest || !e->has_gfid) continue;
     const int s = job.volume == sides_[0].volume.get() ? 0 : 1;
@@ -297,12 +308,6 @@ Result<PassResult> Verifier::RunPass(bool stop_at_first_differing_phase) {
     if (!diffs->empty()) return finish(std::move(*diffs));
   }
 
-  const Clock::time_point t1 = Clock::now();
-  GEOREP_RETURN_IF_ERROR(OnBothSides([&](int k) { return DetailSide(k, &snaps[k]); }));
-  result.stats.details_seconds = SecondsSince(t1);
-  Result<std::vector<Difference>> diffs = DiffManifests(p.entries, s.entries, options_.diff);
-  if (!diffs.ok()) return diffs.status();
-
   bool compare_content = options_.diff.compare_content;
   for (int k = 0; k < 2 && compare_content; ++k) {
     if (sides_[k].manifest && !sides_[k].manifest->has_content) {
@@ -311,11 +316,24 @@ Result<PassResult> Verifier::RunPass(bool stop_at_first_differing_phase) {
                             " manifest has no digests (make it with --manifest-only, without --no-content)";
     }
   }
+  // Which files need a digest follows from the walk (types and sizes), so
+  // small files are read during the details phase, each right after its
+  // details; digests only enter the entries after the details are diffed, so
+  // a fast pass still reports the details' differences alone.
+  std::vector<DigestJob> jobs;
+  std::vector<int> job_of[2];
+  if (compare_content) PlanDigests(&p, &s, &jobs, job_of);
+
+  const Clock::time_point t1 = Clock::now();
+  GEOREP_RETURN_IF_ERROR(OnBothSides([&](int k) { return DetailSide(k, &snaps[k], &jobs, job_of[k]); }));
+  result.stats.details_seconds = SecondsSince(t1);
+  Result<std::vector<Difference>> diffs = DiffManifests(p.entries, s.entries, options_.diff);
+  if (!diffs.ok()) return diffs.status();
   if (!compare_content || (stop_at_first_differing_phase && !diffs->empty())) {
     return finish(std::move(*diffs));
   }
   const Clock::time_point t2 = Clock::now();
-  GEOREP_RETURN_IF_ERROR(ComputeDigests(&p, &s, &result.stats));
+  GEOREP_RETURN_IF_ERROR(FinishDigests(&jobs, &result.stats));
   result.stats.content_seconds = SecondsSince(t2);
   result.stats.content_compared = true;
   diffs = DiffManifests(p.entries, s.entries, options_.diff);

@@ -20,6 +20,8 @@
 
 namespace georep::verify {
 
+struct DigestJob;  // verifier.cc
+
 constexpr int kDefaultThreads = 8;
 constexpr int kMaxThreads = 64;
 
@@ -45,9 +47,11 @@ struct PassStats {
   bool content_compared = false;
   double seconds = 0;
   // Phase times, for --verbose: walks (readdirplus), per-entry details
-  // (xattrs, symlinks, directory stats), content reads and hashing. The two
-  // volumes are scanned at once, so these are the slower side's times; 0 for
-  // a phase the pass did not reach.
+  // (xattrs, symlinks, directory stats, and the content of files of one
+  // block, read right after their details), then the remaining content
+  // (larger files) and the digests' assembly. The two volumes are scanned at
+  // once, so these are the slower side's times; 0 for a phase the pass did
+  // not reach.
   double walk_seconds = 0;
   double details_seconds = 0;
   double content_seconds = 0;
@@ -102,8 +106,16 @@ class Verifier {
     std::vector<ObjectRef> objects;  // empty for a manifest side
   };
   Status WalkSide(int k, Snapshot* snap);
-  Status DetailSide(int k, Snapshot* snap);
-  Status ComputeDigests(Snapshot* primary, Snapshot* secondary, PassStats* stats);
+  // Details of side k; also reads the one-block files among `jobs` (job_of:
+  // job index per entry of side k, -1 for none).
+  Status DetailSide(int k, Snapshot* snap, std::vector<DigestJob>* jobs, const std::vector<int>& job_of);
+  // The files whose digests the pass needs, from the walk: present on both
+  // sides with equal sizes; digests found in the cache come ready.
+  void PlanDigests(Snapshot* primary, Snapshot* secondary, std::vector<DigestJob>* jobs,
+                   std::vector<int> job_of[2]);
+  // Reads what the details phase did not, sets the entries' digests and
+  // renews the cache.
+  Status FinishDigests(std::vector<DigestJob>* jobs, PassStats* stats);
 
   Side sides_[2];
   VerifyOptions options_;

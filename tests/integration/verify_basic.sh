@@ -18,6 +18,9 @@ vt_mount sv "$GR_DIR/mnt/sv-aux" --aux-gfid-mount --client-pid=-1
 mkdir -p "$pm/d1/d2" "$pm/empty" "$pm/many"
 echo hello >"$pm/d1/f1"
 head -c $((5 * 1024 * 1024 + 123)) /dev/urandom >"$pm/d1/big"   # two content blocks
+# One block, but above the 256 KiB whose content a LOOKUP carries: read by
+# its own READ right after its details.
+head -c $((300 * 1024 + 5)) /dev/urandom >"$pm/d1/medium"
 : >"$pm/d1/zero"
 ln -s ../f1 "$pm/d1/d2/link"
 ln "$pm/d1/f1" "$pm/d1/d2/hard"
@@ -51,6 +54,12 @@ vt_case() {
   gr_log "ok: $name"
 }
 keep_mtime() { touch -h -r "$pm/$1" "$sm/$1"; }
+# flip_byte FILE OFFSET: replaces one byte by its complement (always a change).
+flip_byte() {
+  local b
+  b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+  printf "\\$(printf %o $((255 - b)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
 
 vt_case content '^/d1/f1: content differs' \
   'printf HELLO | dd of="$sm/d1/f1" conv=notrunc status=none && keep_mtime d1/f1' \
@@ -58,6 +67,9 @@ vt_case content '^/d1/f1: content differs' \
 vt_case content-second-block '^/d1/big: content differs' \
   'printf Z | dd of="$sm/d1/big" bs=1 seek=$((5*1024*1024)) conv=notrunc status=none && keep_mtime d1/big' \
   'dd if="$pm/d1/big" of="$sm/d1/big" bs=1 skip=$((5*1024*1024)) seek=$((5*1024*1024)) count=1 conv=notrunc status=none && keep_mtime d1/big'
+vt_case content-medium-file '^/d1/medium: content differs' \
+  'flip_byte "$sm/d1/medium" $((300*1024+4)) && keep_mtime d1/medium' \
+  'dd if="$pm/d1/medium" of="$sm/d1/medium" bs=1 skip=$((300*1024+4)) seek=$((300*1024+4)) count=1 conv=notrunc status=none && keep_mtime d1/medium'
 vt_case size '^/d1/f1: size differs: primary 6, secondary 3' \
   'truncate -s 3 "$sm/d1/f1" && keep_mtime d1/f1' \
   'cat "$pm/d1/f1" >"$sm/d1/f1" && keep_mtime d1/f1'
