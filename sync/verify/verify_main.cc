@@ -328,11 +328,12 @@ void PrintJson(const std::string& primary, const std::string& secondary, const R
 }
 
 Result<Side> OpenVolumeSide(const std::string& volume, const std::string& server,
-                            const std::string& log) {
+                            const std::string& log, bool content) {
   VolumeSpec spec;
   spec.volume = volume;
   spec.server = server;
   spec.log_file = log;
+  spec.content_with_lookup = content;
   spec.leave_to_process_exit = true;  // the command ends right after
   Result<std::unique_ptr<GlusterVolume>> v = GlusterVolume::Connect(spec);
   if (!v.ok()) return v.status();
@@ -388,7 +389,8 @@ int RunVerify(int argc, char** argv) {
   }
 
   if (a.manifest_only) {
-    Result<Side> side = OpenVolumeSide(a.primary, a.primary_server, a.gfapi_log);
+    Result<Side> side =
+        OpenVolumeSide(a.primary, a.primary_server, a.gfapi_log, a.verify.diff.compare_content);
     if (!side.ok()) {
       PrintError(prog, a, side.status().message());
       return kExitError;
@@ -409,13 +411,14 @@ int RunVerify(int argc, char** argv) {
   }
 
   // Both connections are made up front so that a wrong name fails at once.
-  Result<Side> primary = OpenVolumeSide(a.primary, a.primary_server, a.gfapi_log);
+  const bool content = a.verify.diff.compare_content;
+  Result<Side> primary = OpenVolumeSide(a.primary, a.primary_server, a.gfapi_log, content);
   if (!primary.ok()) {
     PrintError(prog, a, "primary: " + primary.status().message());
     return kExitError;
   }
   Result<Side> secondary = a.secondary_manifest.empty()
-                               ? OpenVolumeSide(a.secondary, a.secondary_server, a.gfapi_log)
+                               ? OpenVolumeSide(a.secondary, a.secondary_server, a.gfapi_log, content)
                                : OpenManifestSide(a.secondary_manifest);
   if (!secondary.ok()) {
     std::string message = "secondary: " + secondary.status().message();

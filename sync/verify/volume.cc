@@ -46,8 +46,8 @@ constexpr const char* kPassThroughXlators[] = {
 // replicators do) and for at most cache-timeout (1 s, the minimum that still
 // serves anything): the same rule as the verifier's own digest cache, keyed
 // by (GFID, size, mtime, ctime). cache-size bounds the memory it may hold.
+constexpr const char* kQuickReadMaxFileSize = "256KB";
 constexpr std::pair<const char*, const char*> kQuickReadOptions[] = {
-    {"max-file-size", "256KB"},
     {"ctime-invalidation", "on"},
     {"cache-timeout", "1"},
     {"cache-size", "64MB"},
@@ -137,6 +137,13 @@ Result<std::unique_ptr<GlusterVolume>> GlusterVolume::Connect(const VolumeSpec& 
       glfs_fini(fs);
       return Status::FromErrno(err, "cannot set client options for " + where);
     }
+  }
+  // max-file-size 0 keeps quick-read from fetching or caching anything.
+  if (glfs_set_xlator_option(fs, "*-quick-read", "max-file-size",
+                             spec.content_with_lookup ? kQuickReadMaxFileSize : "0") != 0) {
+    const int err = errno;
+    glfs_fini(fs);
+    return Status::FromErrno(err, "cannot set client options for " + where);
   }
   for (const auto& [key, value] : kQuickReadOptions) {
     if (glfs_set_xlator_option(fs, "*-quick-read", key, value) != 0) {

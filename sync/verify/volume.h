@@ -35,6 +35,11 @@ struct VolumeSpec {
   // the bricks see the disconnect. Then the gfapi instance (also one whose
   // glfs_init failed) is left to process exit.
   bool leave_to_process_exit = false;
+  // Let the LOOKUP that gfapi makes before the first fop on an inode carry
+  // the content of small files (quick-read; volume.cc says why that is
+  // safe). Off when content is not compared: the bricks would read it for
+  // nothing.
+  bool content_with_lookup = true;
 };
 
 using ObjectRef = std::shared_ptr<glfs_object>;
