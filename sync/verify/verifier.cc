@@ -1,5 +1,6 @@
 #include "sync/verify/verifier.h"
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -341,6 +342,13 @@ Result<PassResult> Verifier::RunPass(bool stop_at_first_differing_phase) {
   return finish(std::move(*diffs));
 }
 
+std::chrono::milliseconds Verifier::WaitDelay(std::chrono::milliseconds backoff,
+                                              std::chrono::duration<double> last_pass) {
+  const auto cap = std::max(kWaitInitialDelay, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                   last_pass * kWaitPassFactor));
+  return std::min({backoff, cap, kWaitMaxDelay});
+}
+
 Result<Verifier::WaitResult> Verifier::WaitUntilEqual(std::chrono::milliseconds timeout) {
   const Clock::time_point t0 = Clock::now();
   const Clock::time_point deadline = t0 + timeout;
@@ -369,7 +377,8 @@ Result<Verifier::WaitResult> Verifier::WaitUntilEqual(std::chrono::milliseconds 
     }
     const Clock::time_point now = Clock::now();
     if (now >= deadline) break;
-    std::this_thread::sleep_for(std::min<Clock::duration>(delay, deadline - now));
+    const std::chrono::duration<double> pass_took(SecondsSince(t0) - pass_start);
+    std::this_thread::sleep_for(std::min<Clock::duration>(WaitDelay(delay, pass_took), deadline - now));
     delay = std::min(delay * 2, kWaitMaxDelay);
   }
   w.seconds = SecondsSince(t0);

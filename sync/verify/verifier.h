@@ -92,13 +92,24 @@ class Verifier {
     PassResult last;            // the last completed pass
   };
   // Repeats RunPass with bounded exponential backoff (kWaitInitialDelay
-  // doubling up to kWaitMaxDelay) until the trees are equal or `timeout`
+  // doubling up to kWaitMaxDelay, but never more than kWaitPassFactor times
+  // the last pass: see WaitDelay) until the trees are equal or `timeout`
   // has passed. Transient errors (Code::kUnavailable) are retried within the
   // same time limit; any other error ends the wait.
   Result<WaitResult> WaitUntilEqual(std::chrono::milliseconds timeout);
 
   static constexpr std::chrono::milliseconds kWaitInitialDelay{20};
   static constexpr std::chrono::milliseconds kWaitMaxDelay{1000};
+  static constexpr int kWaitPassFactor = 2;
+
+  // The pause after a pass that found differences: the doubling `backoff`,
+  // capped at kWaitPassFactor times the pass's duration (at least
+  // kWaitInitialDelay). Once the trees agree, the answer comes one pause plus
+  // one full pass later; a pause of a second after a walk of 50 ms would be
+  // most of that. The cap still leaves the bricks at least two thirds of the
+  // time to themselves.
+  static std::chrono::milliseconds WaitDelay(std::chrono::milliseconds backoff,
+                                             std::chrono::duration<double> last_pass);
 
  private:
   struct Snapshot {

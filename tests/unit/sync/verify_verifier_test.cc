@@ -89,5 +89,17 @@ TEST(Verifier, WaitGivesUpAtItsDeadlineWithTheLastDifferences) {
   EXPECT_LT(took, std::chrono::seconds(5));
 }
 
+TEST(Verifier, WaitDelayIsCappedByTwiceTheLastPass) {
+  using std::chrono::milliseconds;
+  using Seconds = std::chrono::duration<double>;
+  // A cheap pass (a walk that found files missing) keeps the pause short.
+  EXPECT_EQ(Verifier::WaitDelay(milliseconds(640), Seconds(0.05)), milliseconds(100));
+  // Never below the initial delay, never above the maximum.
+  EXPECT_EQ(Verifier::WaitDelay(milliseconds(640), Seconds(0.001)), Verifier::kWaitInitialDelay);
+  EXPECT_EQ(Verifier::WaitDelay(milliseconds(5000), Seconds(30)), Verifier::kWaitMaxDelay);
+  // A long pass leaves the doubling backoff as it is.
+  EXPECT_EQ(Verifier::WaitDelay(milliseconds(80), Seconds(2)), milliseconds(80));
+}
+
 }  // namespace
 }  // namespace georep::verify
