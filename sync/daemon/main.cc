@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "sync/common/heap.h"
 #include "sync/common/log.h"
 #include "sync/daemon/daemon.h"
 
@@ -38,6 +39,8 @@ void Usage(FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before any thread: see heap.h. If glibc refuses, georepd is only slower.
+  (void)georep::KeepDataBuffersInHeap();
   georep::daemon::DaemonOptions opts;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 
+#include "sync/common/heap.h"
 #include "sync/common/log.h"
 #include "sync/receiver/brick_lock.h"
 #include "sync/receiver/gfapi_volume.h"
@@ -72,6 +73,8 @@ bool ParseInt(const char* s, int min, int max, int* out) {
 
 int main(int argc, char** argv) {
   using namespace georep;
+  // Before any thread: see heap.h. If glibc refuses, the receiver is only slower.
+  (void)KeepDataBuffersInHeap();
   namespace protocol = georep::protocol;
   receiver::SessionOptions session;
   session.receiver_version = kVersion;
@@ -224,5 +227,10 @@ int main(int argc, char** argv) {
     m.volume = std::move(v).value();
     return m;
   };
+  // sshd hands the frames over through a pipe of 64 KiB by default: it then
+  // stops decrypting whenever the receiver is busy applying a batch. A pipe
+  // as large as the system allows (fs.pipe-max-size, 1 MiB by default) lets
+  // it keep going. Not a pipe (tests, a socket) or refused: no matter.
+  (void)::fcntl(STDIN_FILENO, F_SETPIPE_SZ, 1 << 20);
   return receiver::RunSession(STDIN_FILENO, STDOUT_FILENO, session, opener);
 }
