@@ -1,13 +1,20 @@
 #include "sync/receiver/session.h"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <exception>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "sync/common/log.h"
 #include "sync/protocol/codec.h"
@@ -23,6 +30,86 @@ constexpr const char* kLog = "receiver";
 using protocol::ErrorCode;
 using protocol::Message;
 using protocol::MessageType;
+
+// Reads and decodes frames on its own thread, so that the next batch (up to
+// 4 MiB) is read from sshd's pipe, checked and decoded while the current one
+// is applied, instead of afterwards; sshd's decryption also runs meanwhile.
+// At most kQueued frames wait decoded; every wait is bounded (kPollMs).
+class FrameReader {
+ public:
+  using Item = Result<std::optional<Message>>;
+
+  FrameReader(int fd, protocol::FrameDecoder* decoder)
+      : fd_(fd), decoder_(decoder), thread_([this] { Loop(); }) {}
+  ~FrameReader() {
+    std::unique_lock<std::mutex> lock(mu_);
+    stop_ = true;
+    cv_.notify_all();
+    // The thread notices within kPollMs, unless a peer trickles a frame in
+    // slowly enough to keep ReadFrame busy: then the input is switched to
+    // /dev/null (same fd number, so nothing else can get it), whose end of
+    // file ends the read at once.
+    if (!cv_.wait_for(lock, std::chrono::milliseconds(10 * kPollMs), [this] { return done_; })) {
+      const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (null_fd >= 0) {
+        (void)::dup2(null_fd, fd_);
+        ::close(null_fd);
+      }
+    }
+    lock.unlock();
+    thread_.join();
+  }
+
+  // The next frame, end of input (nullopt inside), or the error that ended
+  // reading, in stream order; nullopt when none arrived within `wait`.
+  std::optional<Item> Pop(std::chrono::milliseconds wait) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, wait, [this] { return !items_.empty(); })) return std::nullopt;
+    std::optional<Item> item(std::move(items_.front()));
+    items_.pop_front();
+    cv_.notify_all();
+    return item;
+  }
+
+ private:
+  static constexpr size_t kQueued = 2;
+  static constexpr int kPollMs = 100;
+
+  void Loop() {
+    LoopUntilDone();
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+    cv_.notify_all();
+  }
+
+  void LoopUntilDone() {
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stop_) return;
+      }
+      Item next = protocol::ReadFrame(fd_, decoder_, kPollMs);
+      if (!next.ok() && next.status().err() == ETIMEDOUT && !decoder_->failed()) continue;
+      // A frame, end of input or an error: the last two end reading.
+      const bool last = !next.ok() || !next->has_value();
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stop_ || items_.size() < kQueued; });
+      if (stop_) return;
+      items_.push_back(std::move(next));
+      cv_.notify_all();
+      if (last) return;
+    }
+  }
+
+  int fd_;
+  protocol::FrameDecoder* decoder_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> items_;
+  bool stop_ = false;
+  bool done_ = false;  // Loop has returned
+  std::thread thread_;  // last: starts once the members above exist
+};
 
 class Session {
  public:
@@ -240,49 +327,45 @@ int Session::Run() {
   using Clock = std::chrono::steady_clock;
   const bool limited = options_.idle_timeout_s > 0;
   auto idle_deadline = Clock::now() + std::chrono::seconds(options_.idle_timeout_s);
+  FrameReader reader(in_, &decoder_);
   // One frame per iteration; the session ends on BYE, end of input, an error,
   // SIGTERM or the idle timeout, so every wait is bounded when a timeout is
-  // set. Frames are taken without blocking (timeout 0) so that the wait
-  // below can also watch stop_fd.
+  // set. Frames are awaited in short slices so that stop_fd is watched too.
   for (;;) {
-    Result<std::optional<Message>> next = protocol::ReadFrame(in_, &decoder_, 0);
-    if (!next.ok()) {
-      const Status& st = next.status();
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          idle_deadline - Clock::now())
+                          .count();
+    if (limited && left <= 0) {
+      return SendError(ErrorCode::kIdleTimeout,
+                       "no frame for " + std::to_string(options_.idle_timeout_s) +
+                           " s; the sender must send PING while idle",
+                       kExitIdleTimeout);
+    }
+    std::optional<FrameReader::Item> next =
+        reader.Pop(std::chrono::milliseconds(limited ? std::min<int64_t>(left, 200) : 200));
+    if (!next.has_value()) {
+      struct pollfd p = {options_.stop_fd, POLLIN, 0};
+      if (options_.stop_fd >= 0 && ::poll(&p, 1, 0) > 0 && (p.revents & POLLIN) != 0) {
+        return Stopped("SIGTERM");
+      }
+      continue;
+    }
+    if (!next->ok()) {
+      const Status& st = next->status();
       if (decoder_.failed()) {
         return SendError(decoder_.error_code(), st.message(), kExitProtocolError);
       }
-      if (st.err() != ETIMEDOUT) {
-        log::Error(kLog, "connection lost: " + st.ToString());
-        LogSummary("connection lost");
-        return kExitConnectionLost;
-      }
-      // No complete frame yet: wait for input, SIGTERM or the idle limit.
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            idle_deadline - Clock::now())
-                            .count();
-      if (limited && left <= 0) {
-        return SendError(ErrorCode::kIdleTimeout,
-                         "no frame for " + std::to_string(options_.idle_timeout_s) +
-                             " s; the sender must send PING while idle",
-                         kExitIdleTimeout);
-      }
-      struct pollfd p[2] = {{in_, POLLIN, 0}, {options_.stop_fd, POLLIN, 0}};
-      const int rc = ::poll(p, 2, limited ? static_cast<int>(std::min<int64_t>(left, 60000)) : 60000);
-      if (rc < 0 && errno != EINTR) {
-        log::Error(kLog, std::string("poll on the input failed: ") + std::strerror(errno));
-        LogSummary("connection lost");
-        return kExitConnectionLost;
-      }
-      if (rc > 0 && (p[1].revents & POLLIN) != 0) return Stopped("SIGTERM");
-      continue;
+      log::Error(kLog, "connection lost: " + st.ToString());
+      LogSummary("connection lost");
+      return kExitConnectionLost;
     }
-    if (!next->has_value()) {
+    if (!(*next)->has_value()) {
       log::Info(kLog, "end of input" + peer_);
       LogSummary("end of input");
       return kExitOk;
     }
     idle_deadline = Clock::now() + std::chrono::seconds(options_.idle_timeout_s);
-    std::optional<int> done = Handle(**next);
+    std::optional<int> done = Handle(***next);
     if (done.has_value()) return *done;
   }
 }
