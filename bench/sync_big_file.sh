@@ -26,9 +26,12 @@ dd if=/dev/urandom of="$SY_PM/big" bs=1M count="$MIB" status=none || gr_fail "wr
 sync
 
 # Baseline: the same bytes through ssh.
+CPU="$(dirname "$0")/cpu_by_process.py"
+"$CPU" snap "$GR_NS" "$GR_DIR/cpu0.json"
 t0=$(date +%s.%N)
 gr_ns ssh "${GR_SSH_OPTS[@]}" "root@$(gr_node_ip 2)" 'cat > /dev/null' <"$SY_PM/big" || gr_fail "baseline ssh failed"
 t1=$(date +%s.%N)
+"$CPU" snap "$GR_NS" "$GR_DIR/cpu1.json"
 
 sy_write_conf started
 python3 - "$SB/big" "$BYTES" <<'PY' || gr_fail "the file never arrived complete"
@@ -45,6 +48,7 @@ while time.monotonic() < deadline:
 sys.exit(1)
 PY
 t2=$(date +%s.%N)
+"$CPU" snap "$GR_NS" "$GR_DIR/cpu2.json"
 GR_WAIT_S=120 gr_wait sy_field_is pending_data 0
 cmp -s "$PB/big" "$SB/big" || gr_fail "the secondary's copy differs from the primary's"
 
@@ -89,4 +93,8 @@ print("  4 KiB overwrite: %d bytes sent (%.1fx the 4096 payload; target < 65536:
       "%.3f s until on the secondary (target < 1 s: %s)" % (sent, sent / 4096.0,
       "MET" if sent < 65536 else "MISSED", t5 - t4, "MET" if t5 - t4 < 1 else "MISSED"))
 PY
+echo "  CPU of the baseline, by process:"
+"$CPU" diff "$GR_DIR/cpu0.json" "$GR_DIR/cpu1.json"
+echo "  CPU of georep's copy, by process:"
+"$CPU" diff "$GR_DIR/cpu1.json" "$GR_DIR/cpu2.json"
 sy_stop_daemon TERM

@@ -207,8 +207,56 @@ Result<std::string> RunCommand(const std::vector<std::string>& argv, int timeout
 
 }  // namespace
 
-Result<std::string> GfapiVolume::AddGfidAccess(const std::string& volfile,
+std::string GfapiVolume::RemoveWriteBehind(const std::string& volfile) {
+  // Blocks are "volume NAME" ... "end-volume"; find write-behind's name and
+  // its one child, drop the block, and point its parent at the child.
+  std::vector<std::string> lines;
+  {
+    std::istringstream in(volfile);
+    std::string line;
+    while (std::getline(in, line)) lines.push_back(line);
+  }
+  auto words_of = [](const std::string& line) {
+    std::istringstream in(line);
+    std::vector<std::string> w;
+    std::string s;
+    while (in >> s) w.push_back(s);
+    return w;
+  };
+  std::string wb, child;
+  size_t begin = 0, end = 0;
+  for (size_t i = 0, start = 0; i < lines.size(); ++i) {
+    std::vector<std::string> w = words_of(lines[i]);
+    if (w.empty()) continue;
+    if (w[0] == "volume" && w.size() == 2) start = i;
+    if (w[0] == "type" && w.size() == 2 && w[1] == "performance/write-behind") {
+      wb = words_of(lines[start]).size() == 2 ? words_of(lines[start])[1] : "";
+      begin = start;
+    }
+    if (!wb.empty() && end == 0 && begin == start) {
+      if (w[0] == "subvolumes") child = w.size() == 2 ? w[1] : "";
+      if (w[0] == "end-volume") end = i + 1;
+    }
+  }
+  if (wb.empty() || child.empty() || end == 0) return volfile;  // none, or not as expected
+  std::string out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i >= begin && i < end) continue;
+    std::vector<std::string> w = words_of(lines[i]);
+    if (!w.empty() && w[0] == "subvolumes") {
+      std::string line = "    subvolumes";
+      for (size_t k = 1; k < w.size(); ++k) line += " " + (w[k] == wb ? child : w[k]);
+      out += line + "\n";
+    } else {
+      out += lines[i] + "\n";
+    }
+  }
+  return out;
+}
+
+Result<std::string> GfapiVolume::AddGfidAccess(const std::string& volfile_in,
                                                const std::string& volume) {
+  const std::string volfile = RemoveWriteBehind(volfile_in);
   // The last "volume NAME" line defines the graph's top.
   std::istringstream in(volfile);
   std::string line;

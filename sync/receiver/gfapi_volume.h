@@ -80,8 +80,17 @@ class GfapiVolume final : public Volume {
   Status Removexattr(const Gfid& gfid, const std::string& name) override;
 
   // Adds a features/gfid-access volume on top of `volfile` (a client
-  // volfile: its last volume is the graph's top). Exposed for tests.
+  // volfile: its last volume is the graph's top), after RemoveWriteBehind.
+  // Exposed for tests.
   static Result<std::string> AddGfidAccess(const std::string& volfile, const std::string& volume);
+  // Takes performance/write-behind out of a client volfile (its parent gets
+  // its child). Write-behind acknowledges a write before the brick has it,
+  // so "the write completed" would not mean what Drain and the ACK rely on:
+  // that a later truncate, hole punch or setattr of the file, which the
+  // bricks' io-threads may run beside an earlier write, comes after it, and
+  // that an acknowledged batch is on the bricks. The receiver keeps its own
+  // writes in flight instead (Write). A volfile without it is returned as is.
+  static std::string RemoveWriteBehind(const std::string& volfile);
 
  private:
   GfapiVolume(glfs* fs, const protocol::Uuid& id, bool fini)

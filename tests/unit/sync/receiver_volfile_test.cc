@@ -37,6 +37,45 @@ TEST(ReceiverVolfile, GfidAccessGoesOnTopOfTheLastVolume) {
   EXPECT_EQ(out->find(kVolfile), 0u);  // the original graph is untouched
 }
 
+const char* kWithWriteBehind =
+    "volume sv-client-0\n"
+    "    type protocol/client\n"
+    "end-volume\n"
+    "\n"
+    "volume sv-dht\n"
+    "    type cluster/distribute\n"
+    "    subvolumes sv-client-0\n"
+    "end-volume\n"
+    "\n"
+    "volume sv-write-behind\n"
+    "    type performance/write-behind\n"
+    "    option flush-behind on\n"
+    "    subvolumes sv-dht\n"
+    "end-volume\n"
+    "\n"
+    "volume sv-md-cache\n"
+    "    type performance/md-cache\n"
+    "    subvolumes sv-write-behind\n"
+    "end-volume\n";
+
+TEST(ReceiverVolfile, WriteBehindIsTakenOutAndItsParentGetsItsChild) {
+  const std::string out = GfapiVolume::RemoveWriteBehind(kWithWriteBehind);
+  EXPECT_EQ(out.find("write-behind"), std::string::npos) << out;
+  EXPECT_NE(out.find("volume sv-md-cache\n    type performance/md-cache\n    subvolumes sv-dht\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("volume sv-dht\n    type cluster/distribute\n    subvolumes sv-client-0\n"),
+            std::string::npos);
+  Result<std::string> graph = GfapiVolume::AddGfidAccess(kWithWriteBehind, "sv");
+  ASSERT_TRUE(graph.ok());
+  EXPECT_EQ(graph->find("write-behind"), std::string::npos);
+  EXPECT_NE(graph->find("    subvolumes sv-md-cache\nend-volume\n"), std::string::npos);
+}
+
+TEST(ReceiverVolfile, VolfileWithoutWriteBehindIsKept) {
+  EXPECT_EQ(GfapiVolume::RemoveWriteBehind(kVolfile), kVolfile);
+}
+
 TEST(ReceiverVolfile, TextWithoutVolumesIsRefused) {
   Result<std::string> out = GfapiVolume::AddGfidAccess("# nothing here\n", "sv");
   ASSERT_FALSE(out.ok());
