@@ -528,21 +528,31 @@ Status Applier::Apply(const protocol::RenameOp& op, bool replace_stale) {
       .Annotate("rename " + from + " -> " + to);
 }
 
-Status Applier::Apply(const protocol::UnlinkOp& op) {
-  Result<ObjectAttr> e = volume_->Lookup(op.pargfid, op.name);
+Result<std::optional<ObjectAttr>> Applier::EntryToRemove(const Gfid& pargfid,
+                                                         const std::string& name,
+                                                         const Gfid& gfid) {
+  Result<ObjectAttr> e = volume_->Lookup(pargfid, name);
   if (!e.ok()) {
     if (e.status().err() == ENOENT) {
       ++stats_.already_applied;
-      return Status::Ok();
+      return std::optional<ObjectAttr>();
     }
-    return e.status().Annotate("lookup " + EntryName(op.pargfid, op.name));
+    return e.status().Annotate("lookup " + EntryName(pargfid, name));
   }
-  if (!IsNullGfid(op.gfid) && e->gfid != op.gfid) {
-    // The name was reused after the unlink (replay): the entry there now is
+  if (!IsNullGfid(gfid) && e->gfid != gfid) {
+    // The name was reused after the removal (replay): the entry there now is
     // newer than this op and stays.
     ++stats_.already_applied;
-    return Status::Ok();
+    return std::optional<ObjectAttr>();
   }
+  return std::optional<ObjectAttr>(*e);
+}
+
+Status Applier::Apply(const protocol::UnlinkOp& op) {
+  Result<std::optional<ObjectAttr>> found = EntryToRemove(op.pargfid, op.name, op.gfid);
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return Status::Ok();
+  const ObjectAttr* e = &**found;
   if (S_ISDIR(e->mode)) {
     return Status::FromErrno(EISDIR, EntryName(op.pargfid, op.name) +
                                          " is a directory on the secondary; unlink refused");
@@ -553,18 +563,10 @@ Status Applier::Apply(const protocol::UnlinkOp& op) {
 }
 
 Status Applier::Apply(const protocol::RmdirOp& op) {
-  Result<ObjectAttr> e = volume_->Lookup(op.pargfid, op.name);
-  if (!e.ok()) {
-    if (e.status().err() == ENOENT) {
-      ++stats_.already_applied;
-      return Status::Ok();
-    }
-    return e.status().Annotate("lookup " + EntryName(op.pargfid, op.name));
-  }
-  if (!IsNullGfid(op.gfid) && e->gfid != op.gfid) {
-    ++stats_.already_applied;
-    return Status::Ok();
-  }
+  Result<std::optional<ObjectAttr>> found = EntryToRemove(op.pargfid, op.name, op.gfid);
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return Status::Ok();
+  const ObjectAttr* e = &**found;
   if (!S_ISDIR(e->mode)) {
     return Status::FromErrno(ENOTDIR, EntryName(op.pargfid, op.name) +
                                           " is not a directory on the secondary; rmdir refused");

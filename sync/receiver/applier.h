@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "common/status.h"
@@ -91,6 +92,11 @@ class Applier {
   Status RemoveStale(const Gfid& pargfid, const std::string& name, const ObjectAttr& stale,
                      const Gfid& wanted);
   Status RequireRegular(const Gfid& gfid, const char* what);
+  // What an unlink or rmdir of pargfid/name (holding `gfid`, or anything for
+  // the null GFID) would remove: nullopt when it is gone already or the name
+  // now holds a newer object (a replay; counted as already applied).
+  Result<std::optional<ObjectAttr>> EntryToRemove(const Gfid& pargfid, const std::string& name,
+                                                  const Gfid& gfid);
   // What to do when pargfid/name holds `other` instead of `wanted`: remove
   // it when the sender vouches that it is stale (replace_stale), else fail
   // with EEXIST and keep it.
