@@ -29,20 +29,7 @@ CPU="$(dirname "$0")/cpu_by_process.py"
 "$CPU" snap "$GR_NS" "$GR_DIR/cpu0.json"
 t0=$(date +%s.%N)
 sy_write_conf started
-python3 - "$SB/backlog" "$N" <<'PY' || gr_fail "the backlog never arrived complete"
-import os, sys, time
-d, n = sys.argv[1], int(sys.argv[2])
-deadline = time.monotonic() + 1200
-while time.monotonic() < deadline:
-    try:
-        done = sum(1 for e in os.scandir(d) if e.stat(follow_symlinks=False).st_size == 4096)
-    except OSError:
-        done = 0
-    if done >= n:
-        sys.exit(0)
-    time.sleep(0.05)
-sys.exit(1)
-PY
+sy_wait_files "$SB/backlog" "$N" 4096 1200 || gr_fail "the backlog never arrived complete"
 t1=$(date +%s.%N)
 "$CPU" snap "$GR_NS" "$GR_DIR/cpu1.json"
 python3 - "$N" "$t0" "$t1" "$base_rate" "$THREADS" <<'PY'

@@ -30,21 +30,7 @@ t_end=$(date +%s.%N)
 # From the writer's end, two clocks run at once: when the secondary's brick
 # holds every file complete (background poller), and when georep-verify,
 # started right away and comparing until equal, agrees.
-python3 - "$SB/small" "$N" "$GR_DIR/t_brick" <<'PY' &
-import os, sys, time
-d, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-deadline = time.monotonic() + 120
-while time.monotonic() < deadline:
-    try:
-        done = sum(1 for e in os.scandir(d) if e.stat(follow_symlinks=False).st_size == 4096)
-    except OSError:
-        done = 0
-    if done >= n:
-        open(out, "w").write("%.6f\n" % time.time())
-        sys.exit(0)
-    time.sleep(0.005)
-sys.exit(1)
-PY
+sy_wait_files "$SB/small" "$N" 4096 120 "$GR_DIR/t_brick" &
 poller=$!
 sy_verify 60 >/dev/null || gr_fail "verifier never agreed"
 t_verify=$(date +%s.%N)

@@ -125,3 +125,28 @@ sy_verify() {
     --secondary sv --secondary-server "$(gr_node_ip 2)" \
     --gfapi-log "$GR_DIR/n1/log/verify.log" --wait-until-equal "${1:-60}"
 }
+
+# sy_wait_files DIR COUNT SIZE TIMEOUT_S [STAMP_FILE]: waits until DIR (in a
+# brick) holds COUNT files of SIZE bytes, polling every 5 ms, at most
+# TIMEOUT_S; writes the wall-clock time it saw them into STAMP_FILE if given.
+# Fails (status 1) on timeout. For the benchmarks' "complete on the
+# secondary's brick" clocks.
+sy_wait_files() {
+  python3 - "$1" "$2" "$3" "$4" "${5:-}" <<'PY'
+import os, sys, time
+d, n, size, limit, stamp = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+deadline = time.monotonic() + limit
+while time.monotonic() < deadline:
+    try:
+        done = sum(1 for e in os.scandir(d) if e.stat(follow_symlinks=False).st_size == size)
+    except OSError:
+        done = 0
+    if done >= n:
+        if stamp:
+            with open(stamp, "w") as f:
+                f.write("%.6f\n" % time.time())
+        sys.exit(0)
+    time.sleep(0.005)
+sys.exit(1)
+PY
+}
