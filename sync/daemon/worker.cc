@@ -86,7 +86,7 @@ Status SaveWorkerState(const std::string& path, const WorkerState& s) {
 // kSentMarkReserve records at a time so that a stream of small windows does
 // not cost one synced write each. A missing or unreadable file means "all
 // records in the journal now".
-constexpr uint64_t kSentMarkReserve = 4096;
+constexpr uint64_t kSentMarkReserve = 512;
 
 std::optional<uint64_t> LoadSentMark(const std::string& path) {
   auto text = ReadFile(path);
