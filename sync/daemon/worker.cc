@@ -627,11 +627,16 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
     return l;
   };
   std::thread producer([&] {
+    // Time the producer spent blocked on a full queue (for the debug log:
+    // tells whether the primary's reads or the receiver set the pace).
+    Clock::duration queue_wait{};
     Materializer mat(&source, limits_from(tunables()), [&](protocol::Batch b, size_t size) -> Status {
       QueueItem item;
       item.batch = std::make_unique<protocol::Batch>(std::move(b));
       item.encoded_size = size;
+      const auto push_started = Clock::now();
       if (!queue.Push(std::move(item), producer_stop)) return Status(Code::kAborted, "stopping");
+      queue_wait += Clock::now() - push_started;
       return Status::Ok();
     });
     auto push_marker = [&](QueueItem m) -> Status {
@@ -736,6 +741,7 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
         limits.fresh = !limits.in_order;
         mat.SetLimits(limits);
         auto t_mat = Clock::now();
+        queue_wait = {};
         uint64_t first_batch = mat.next_batch_id();
         GEOREP_RETURN_IF_ERROR(mat.Add(plan));
         GEOREP_RETURN_IF_ERROR(mat.Flush());
@@ -745,7 +751,9 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
                                    " records -> " + std::to_string(plan.items.size()) + " items -> " +
                                    std::to_string(mat.next_batch_id() - first_batch) + " batches in " +
                                    std::to_string(std::chrono::duration_cast<milliseconds>(Clock::now() - t_mat).count()) +
-                                   " ms (incl. waiting for queue space)");
+                                   " ms, of which " +
+                                   std::to_string(std::chrono::duration_cast<milliseconds>(queue_wait).count()) +
+                                   " ms waiting for the receiver (queue full)");
         }
         GEOREP_RETURN_IF_ERROR(push_marker(std::move(m)));
       }

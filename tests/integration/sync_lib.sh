@@ -68,7 +68,7 @@ sy_write_conf() {
     echo "ssh_port=22"
     echo "ssh_identity=$GR_SSH_KEY"
     echo "ssh_known_hosts=$GR_SSH_KNOWN_HOSTS"
-    echo "receiver_command=$SY_RECEIVER --volfile-server $(gr_node_ip 2) --log-file $GR_DIR/n2/log/receiver.log"
+    echo "receiver_command=$SY_RECEIVER --volfile-server $(gr_node_ip 2) --log-file $GR_DIR/n2/log/receiver.log${SY_RECEIVER_ARGS:+ $SY_RECEIVER_ARGS}"
     echo "state=$state"
     echo "backoff_initial_ms=200"
     echo "backoff_max_ms=2000"
