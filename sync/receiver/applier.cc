@@ -267,8 +267,8 @@ bool Applier::ApplyBatch(const protocol::Batch& batch, protocol::Ack* ack,
   };
 
   const bool replace_stale = (batch.flags & protocol::kBatchReplaceStale) != 0;
-  const bool fresh = (batch.flags & protocol::kBatchFresh) != 0 &&
-                     (batch.flags & protocol::kBatchInOrder) == 0 && !replace_stale;
+  const bool in_order = (batch.flags & protocol::kBatchInOrder) != 0;
+  const bool fresh = (batch.flags & protocol::kBatchFresh) != 0 && !in_order && !replace_stale;
   const bool fsync = (batch.flags & protocol::kBatchFsync) != 0;
   // Per file, the last op of the batch that changes its data: where the
   // file is finished (fsync, close) and where a late write error is charged.
@@ -276,52 +276,42 @@ bool Applier::ApplyBatch(const protocol::Batch& batch, protocol::Ack* ack,
   for (size_t i = 0; i < batch.ops.size(); ++i) {
     if (IsDataOp(batch.ops[i])) last_data_op[DataGfid(batch.ops[i])] = i;
   }
+  // One op, on whichever thread runs it. A file is finished by its last data
+  // op, so that with several threads files are flushed and closed in
+  // parallel rather than one by one at the end of the batch.
+  std::atomic<size_t> applied{0};
+  auto apply = [&](size_t i) {
+    ++stats_.ops;
+    ++applied;
+    const protocol::Op& op = batch.ops[i];
+    Status st = ApplyOp(op, replace_stale, fresh);
+    if (!st.ok()) record(i, st);
+    if (!IsDataOp(op)) return;
+    const Gfid gfid = DataGfid(op);
+    if (last_data_op.at(gfid) != i) return;
+    if (st.ok() && fsync) {
+      Status f = volume_->Fsync(gfid);
+      if (!f.ok()) record(i, f.Annotate("fsync"));
+    }
+    Status c = volume_->Close(gfid);
+    if (!c.ok()) record(i, c.Annotate("close"));
+  };
 
   // Stale-entry removal looks at entries the ops do not name, and so may a
   // replay (kBatchInOrder): such batches keep the serial order.
-  const bool parallel = threads_ > 1 && !replace_stale && batch.ops.size() > 1 &&
-                        (batch.flags & protocol::kBatchInOrder) == 0;
+  const bool parallel = threads_ > 1 && !replace_stale && !in_order && batch.ops.size() > 1;
   if (!parallel) {
     for (size_t i = 0; i < batch.ops.size(); ++i) {
       if (stop && stop()) return stopped(i);
-      ++stats_.ops;
-      Status st = ApplyOp(batch.ops[i], replace_stale, fresh);
-      if (!st.ok()) record(i, st);
-    }
-    if (fsync) {
-      for (const auto& [gfid, index] : last_data_op) {
-        if (failures.count(index) != 0) continue;
-        Status st = volume_->Fsync(gfid);
-        if (!st.ok()) record(index, st.Annotate("fsync"));
-      }
+      apply(i);
     }
   } else {
     ++stats_.parallel_batches;
-    const ApplyPlan plan = PlanBatch(batch.ops);
-    std::atomic<size_t> applied{0};
     RunPlanHooks hooks;
     hooks.thread_init = [this] { volume_->PrepareThread(); };
     hooks.stop = stop;
-    hooks.apply = [&](size_t i) {
-      ++stats_.ops;
-      ++applied;
-      const protocol::Op& op = batch.ops[i];
-      Status st = ApplyOp(op, false, fresh);
-      if (!st.ok()) record(i, st);
-      if (!IsDataOp(op)) return;
-      const Gfid gfid = DataGfid(op);
-      if (last_data_op.at(gfid) != i) return;
-      // The file's last data op: finish it on this thread, so that files
-      // are flushed and closed in parallel rather than one by one at the
-      // end of the batch.
-      if (st.ok() && fsync) {
-        Status f = volume_->Fsync(gfid);
-        if (!f.ok()) record(i, f.Annotate("fsync"));
-      }
-      Status c = volume_->Close(gfid);
-      if (!c.ok()) record(i, c.Annotate("close"));
-    };
-    if (!RunPlan(plan, threads_, hooks)) return stopped(applied.load());
+    hooks.apply = apply;
+    if (!RunPlan(PlanBatch(batch.ops), threads_, hooks)) return stopped(applied.load());
   }
   for (auto& [gfid, st] : volume_->FlushAll()) {
     auto it = last_data_op.find(gfid);
