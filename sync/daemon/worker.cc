@@ -54,6 +54,15 @@ struct WorkerState {
   uint64_t crawl_start_seq = 0;  // journal end when the crawl began
 };
 
+// A journal sequence number from a state file; nullopt if it does not parse.
+std::optional<uint64_t> ParseSeq(const std::string& text) {
+  try {
+    return std::stoull(text);
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
 WorkerState LoadWorkerState(const std::string& path) {
   WorkerState s;
   auto text = ReadFile(path);
@@ -62,11 +71,7 @@ WorkerState LoadWorkerState(const std::string& path) {
   if (!kv.ok()) return s;    // damaged: start over with a crawl (safe)
   s.crawl_done = (*kv)["crawl_done"] == "yes";
   s.resync = (*kv)["resync"] == "yes";
-  try {
-    s.crawl_start_seq = std::stoull((*kv)["crawl_start_seq"]);
-  } catch (...) {
-    s.crawl_start_seq = 0;
-  }
+  s.crawl_start_seq = ParseSeq((*kv)["crawl_start_seq"]).value_or(0);
   return s;
 }
 
@@ -93,11 +98,7 @@ std::optional<uint64_t> LoadSentMark(const std::string& path) {
   if (!text.ok()) return std::nullopt;
   auto kv = ParseKeyValues(*text);
   if (!kv.ok()) return std::nullopt;
-  try {
-    return std::stoull((*kv)["sent_mark"]);
-  } catch (...) {
-    return std::nullopt;
-  }
+  return ParseSeq((*kv)["sent_mark"]);
 }
 
 Status SaveSentMark(const std::string& path, uint64_t mark) {
@@ -679,7 +680,6 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
       bool pushed_since_marker = true;
       while (!producer_stop.load()) {
         SyncTunables tu = tunables();
-        mat.SetLimits(limits_from(tu));
         queue.SetCapacity(tu.max_inflight_batches);
         window.clear();
         int64_t read_started_ns = NowNs();
