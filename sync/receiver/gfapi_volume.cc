@@ -214,41 +214,40 @@ std::string GfapiVolume::RemoveWriteBehind(const std::string& volfile) {
   // Blocks are "volume NAME" ... "end-volume"; find write-behind's name and
   // its one child, drop the block, and point its parent at the child.
   std::vector<std::string> lines;
+  std::vector<std::vector<std::string>> words;  // of each line
   {
     std::istringstream in(volfile);
     std::string line;
-    while (std::getline(in, line)) lines.push_back(line);
+    while (std::getline(in, line)) {
+      std::istringstream line_in(line);
+      std::vector<std::string> w;
+      for (std::string word; line_in >> word;) w.push_back(word);
+      lines.push_back(std::move(line));
+      words.push_back(std::move(w));
+    }
   }
-  auto words_of = [](const std::string& line) {
-    std::istringstream in(line);
-    std::vector<std::string> w;
-    std::string s;
-    while (in >> s) w.push_back(s);
-    return w;
+  auto is = [&](size_t i, const char* keyword, size_t count) {
+    return words[i].size() == count && words[i][0] == keyword;
   };
   std::string wb, child;
-  size_t begin = 0, end = 0;
-  for (size_t i = 0, start = 0; i < lines.size(); ++i) {
-    std::vector<std::string> w = words_of(lines[i]);
-    if (w.empty()) continue;
-    if (w[0] == "volume" && w.size() == 2) start = i;
-    if (w[0] == "type" && w.size() == 2 && w[1] == "performance/write-behind") {
-      wb = words_of(lines[start]).size() == 2 ? words_of(lines[start])[1] : "";
+  size_t begin = 0, end = 0;  // the write-behind block: [begin, end)
+  for (size_t i = 0, start = 0; i < lines.size() && end == 0; ++i) {
+    if (is(i, "volume", 2)) start = i;
+    if (is(i, "type", 2) && words[i][1] == "performance/write-behind" && is(start, "volume", 2)) {
+      wb = words[start][1];
       begin = start;
     }
-    if (!wb.empty() && end == 0 && begin == start) {
-      if (w[0] == "subvolumes") child = w.size() == 2 ? w[1] : "";
-      if (w[0] == "end-volume") end = i + 1;
-    }
+    if (wb.empty()) continue;
+    if (is(i, "subvolumes", 2)) child = words[i][1];
+    if (is(i, "end-volume", 1)) end = i + 1;
   }
   if (wb.empty() || child.empty() || end == 0) return volfile;  // none, or not as expected
   std::string out;
   for (size_t i = 0; i < lines.size(); ++i) {
     if (i >= begin && i < end) continue;
-    std::vector<std::string> w = words_of(lines[i]);
-    if (!w.empty() && w[0] == "subvolumes") {
+    if (!words[i].empty() && words[i][0] == "subvolumes") {
       std::string line = "    subvolumes";
-      for (size_t k = 1; k < w.size(); ++k) line += " " + (w[k] == wb ? child : w[k]);
+      for (size_t k = 1; k < words[i].size(); ++k) line += " " + (words[i][k] == wb ? child : words[i][k]);
       out += line + "\n";
     } else {
       out += lines[i] + "\n";
