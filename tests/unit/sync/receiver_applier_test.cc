@@ -19,12 +19,7 @@ namespace {
 using namespace protocol;
 using testing::FakeVolume;
 
-Gfid G(uint8_t n) {
-  Gfid g{};
-  g[0] = 0xaa;
-  g[15] = n;
-  return g;
-}
+Gfid G(uint8_t n) { return testing::MakeGfid(0xaa, n); }
 const Gfid kRoot = RootGfid();
 
 EntryCreateOp File(const Gfid& parent, const std::string& name, const Gfid& gfid,

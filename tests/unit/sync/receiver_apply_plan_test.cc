@@ -26,15 +26,7 @@ using namespace protocol;
 using testing::FakeVolume;
 using testing::SerializedVolume;
 
-Gfid G(uint32_t n) {
-  Gfid g{};
-  g[0] = 0xbb;
-  g[12] = static_cast<uint8_t>(n >> 24);
-  g[13] = static_cast<uint8_t>(n >> 16);
-  g[14] = static_cast<uint8_t>(n >> 8);
-  g[15] = static_cast<uint8_t>(n);
-  return g;
-}
+Gfid G(uint32_t n) { return testing::MakeGfid(0xbb, n); }
 const Gfid kRoot = RootGfid();
 
 EntryCreateOp File(const Gfid& parent, const std::string& name, const Gfid& gfid) {

@@ -21,6 +21,18 @@ namespace georep::receiver::testing {
 using protocol::Gfid;
 using protocol::GfidToString;
 
+// A GFID for tests: `tag` in the first byte (tells the test files' objects
+// apart in logs), n big-endian in the last four.
+inline Gfid MakeGfid(uint8_t tag, uint32_t n) {
+  Gfid g{};
+  g[0] = tag;
+  g[12] = static_cast<uint8_t>(n >> 24);
+  g[13] = static_cast<uint8_t>(n >> 16);
+  g[14] = static_cast<uint8_t>(n >> 8);
+  g[15] = static_cast<uint8_t>(n);
+  return g;
+}
+
 class FakeVolume : public Volume {
  public:
   static constexpr uint64_t kPage = 4096;

@@ -28,12 +28,7 @@ namespace {
 using namespace protocol;
 using testing::FakeVolume;
 
-Gfid G(uint8_t n) {
-  Gfid g{};
-  g[0] = 0xcc;
-  g[15] = n;
-  return g;
-}
+Gfid G(uint8_t n) { return testing::MakeGfid(0xcc, n); }
 
 class TempDir {
  public:

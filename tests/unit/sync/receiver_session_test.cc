@@ -23,12 +23,7 @@ namespace {
 using namespace protocol;
 using testing::FakeVolume;
 
-Gfid G(uint8_t n) {
-  Gfid g{};
-  g[0] = 0xbb;
-  g[15] = n;
-  return g;
-}
+Gfid G(uint8_t n) { return testing::MakeGfid(0xbb, n); }
 
 // Runs a session on one end of a socketpair in a thread; the test is the
 // sender on the other end.
