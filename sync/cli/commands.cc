@@ -633,7 +633,7 @@ int Cli::Create(const std::string& pvol, const Target& t, const CreateFlags& f) 
   if (!gate.ok()) {
     return Fail(gate.status().message() +
                 ". Fix: --receiver-command='[/path/]georep-receiver [--volfile-server HOST] [--log-file /abs/path] "
-                "[--log-level LEVEL] [--idle-timeout S] [--apply-threads N]'");
+                "[--log-level LEVEL] [--idle-timeout S] [--apply-threads N] [--direct-io on|off]'");
   }
   std::string all_keys;
   for (const std::string& k : pubkeys) all_keys += k + "\n";

@@ -565,10 +565,11 @@ bool CheckReceiverArgs(const std::vector<std::string>& words, const GatePolicy& 
       return false;
     }
     if (name != "--volume" && name != "--log-level" && name != "--idle-timeout" &&
-        name != "--apply-threads" && name != "--volfile-server" && name != "--log-file") {
+        name != "--apply-threads" && name != "--direct-io" && name != "--volfile-server" &&
+        name != "--log-file") {
       *why = "option " + Shown(name) +
              " refused: this key allows only --volume, --log-level, --idle-timeout, --apply-threads, "
-             "and --volfile-server and "
+             "--direct-io, and --volfile-server and "
              "--log-file with the values fixed in the key line on the secondary";
       return false;
     }
@@ -595,6 +596,12 @@ bool CheckReceiverArgs(const std::vector<std::string>& words, const GatePolicy& 
                     value.find_first_not_of("0123456789") == std::string::npos;
       if (!digits || std::stol(value) < 1 || std::stol(value) > 64) {
         *why = "option --apply-threads refused: " + Shown(value) + " is not a number from 1 to 64";
+        return false;
+      }
+      receiver_args->insert(receiver_args->end(), {name, value});
+    } else if (name == "--direct-io") {
+      if (value != "on" && value != "off") {
+        *why = "option --direct-io refused: " + Shown(value) + " is not on or off";
         return false;
       }
       receiver_args->insert(receiver_args->end(), {name, value});

@@ -66,10 +66,11 @@ bool GatePolicyForReceiverCommand(const std::string& receiver_command, GatePolic
 // Checks the receiver's arguments as the primary sent them (`words` from
 // ParseGateCommand, words[0] being georep-receiver) against the whitelist:
 // --volume NAME (required, once), --log-level debug|info|warning|error,
-// --idle-timeout SECONDS, --apply-threads 1-64, and --volfile-server / --log-file only with the
-// policy's value. Both `--opt value` and `--opt=value` are accepted. Fills
-// `receiver_args` (argv after the program name, with the policy's
-// --volfile-server and --log-file always added) or returns false with `why`
+// --idle-timeout SECONDS, --apply-threads 1-64, --direct-io on|off, and
+// --volfile-server / --log-file only with the policy's value. Both
+// `--opt value` and `--opt=value` are accepted. Fills `receiver_args` (argv
+// after the program name, with the policy's --volfile-server and --log-file
+// always added) or returns false with `why`
 // naming the option and the reason.
 bool CheckReceiverArgs(const std::vector<std::string>& words, const GatePolicy& policy,
                        std::vector<std::string>* receiver_args, std::string* why);

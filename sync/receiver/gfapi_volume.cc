@@ -50,6 +50,10 @@ constexpr uint64_t kMaxBytesInFlight = 16ull * 1024 * 1024;
 // Writes up to this size to a file not open for writing go through an
 // anonymous fd, synchronously (Write).
 constexpr size_t kAnonymousWriteMax = 256 * 1024;
+// Writes at least this large, with offset and length multiples of
+// kDirectAlign, go to the bricks with O_DIRECT (Write).
+constexpr size_t kDirectWriteMin = 512 * 1024;
+constexpr uint64_t kDirectAlign = 4096;
 // Longest wait for writes in flight (GlusterFS's default frame-timeout).
 constexpr int kAsyncWaitLimitS = 1800;
 
@@ -386,7 +390,7 @@ Result<std::unique_ptr<GfapiVolume>> GfapiVolume::Mount(const GfapiOptions& o) {
     return s;
   }
   log::Info(kLog, "mounted " + where + ", volume id " + GfidToString(id));
-  return std::unique_ptr<GfapiVolume>(new GfapiVolume(fs, id, o.fini_on_destroy));
+  return std::unique_ptr<GfapiVolume>(new GfapiVolume(fs, id, o.fini_on_destroy, o.direct_io));
 }
 
 GfapiVolume::~GfapiVolume() {
@@ -495,24 +499,42 @@ GfapiVolume::FdLease::~FdLease() {
   if (v_ == nullptr) return;
   std::lock_guard<std::mutex> lock(v_->fds_mu_);
   auto it = v_->fds_.find(gfid_);
-  if (it != v_->fds_.end() && it->second.fd == fd_) --it->second.users;
+  if (it != v_->fds_.end() && (it->second.fd == fd_ || it->second.direct_fd == fd_)) {
+    --it->second.users;
+  }
 }
 
-Result<GfapiVolume::FdLease> GfapiVolume::WriteFd(const Gfid& gfid) {
-  std::optional<std::pair<Gfid, glfs_fd*>> victim;
+bool GfapiVolume::CloseCached(const CachedFd& c) {
+  bool ok = true;
+  if (c.fd != nullptr && glfs_close(c.fd) != 0) ok = false;
+  if (c.direct_fd != nullptr && glfs_close(c.direct_fd) != 0) ok = false;
+  return ok;
+}
+
+void GfapiVolume::DisableDirectIo(const std::string& why) {
+  if (direct_io_.exchange(false)) {
+    log::Warning(kLog, why + "; direct I/O is off for this receiver (every write is buffered "
+                             "in the bricks' page cache)");
+  }
+}
+
+Result<GfapiVolume::FdLease> GfapiVolume::WriteFd(const Gfid& gfid, bool direct) {
+  std::optional<std::pair<Gfid, CachedFd>> victim;
   {
     std::lock_guard<std::mutex> lock(fds_mu_);
     auto it = fds_.find(gfid);
     if (it != fds_.end()) {
-      ++it->second.users;
-      return FdLease(this, gfid, it->second.fd);
-    }
-    if (fds_.size() >= kMaxCachedFds) {
+      glfs_fd* have = direct ? it->second.direct_fd : it->second.fd;
+      if (have != nullptr) {
+        ++it->second.users;
+        return FdLease(this, gfid, have);
+      }
+    } else if (fds_.size() >= kMaxCachedFds) {
       // The oldest GFID no thread is using right now; none means every
       // cached fd is busy and the cache grows by one for a while.
       for (auto v = fds_.begin(); v != fds_.end(); ++v) {
         if (v->second.users == 0) {
-          victim.emplace(v->first, v->second.fd);
+          victim.emplace(v->first, v->second);
           fds_.erase(v);
           break;
         }
@@ -521,7 +543,7 @@ Result<GfapiVolume::FdLease> GfapiVolume::WriteFd(const Gfid& gfid) {
   }
   if (victim) {
     Drain(victim->first);  // the victim may have writes in flight
-    if (glfs_close(victim->second) != 0) {
+    if (!CloseCached(victim->second)) {
       Status st = Fail("close GFID " + GfidToString(victim->first));
       std::lock_guard<std::mutex> lock(fds_mu_);
       deferred_errors_.emplace_back(victim->first, std::move(st));
@@ -529,19 +551,32 @@ Result<GfapiVolume::FdLease> GfapiVolume::WriteFd(const Gfid& gfid) {
   }
   Result<Object> o = Resolve(fs_, gfid, nullptr);
   if (!o.ok()) return o.status();
-  // glfs_h_open refuses anything but a regular file (EISDIR, EINVAL).
-  glfs_fd_t* fd = glfs_h_open(fs_, o->get(), O_WRONLY);
+  glfs_fd_t* fd = nullptr;
+  if (direct) {
+    fd = glfs_h_open(fs_, o->get(), O_WRONLY | O_DIRECT);
+    if (fd == nullptr && errno == EINVAL) {
+      // A brick file system without O_DIRECT (older tmpfs, some FUSE file
+      // systems) refuses the open; a regular file's open fails no other
+      // way with EINVAL here.
+      DisableDirectIo("the bricks refused to open GFID " + GfidToString(gfid) + " with O_DIRECT");
+      direct = false;
+    }
+  }
+  if (!direct) {
+    // glfs_h_open refuses anything but a regular file (EISDIR, EINVAL).
+    fd = glfs_h_open(fs_, o->get(), O_WRONLY);
+  }
   if (fd == nullptr) {
     const int e = Errno();
     return Status::FromErrno(e, "open GFID " + GfidToString(gfid) + " for writing" +
                                     (e == EISDIR || e == EINVAL ? " (not a regular file)" : ""));
   }
   std::lock_guard<std::mutex> lock(fds_mu_);
-  // Ops on one GFID never run at once (Volume's contract), so nobody cached
-  // an fd for it meanwhile.
+  // Ops on one GFID never run at once (Volume's contract), so nobody opened
+  // this kind of fd for it meanwhile.
   CachedFd& c = fds_[gfid];
-  c.fd = fd;
-  c.users = 1;
+  (direct ? c.direct_fd : c.fd) = fd;
+  ++c.users;
   return FdLease(this, gfid, fd);
 }
 
@@ -549,7 +584,8 @@ struct GfapiVolume::AsyncWrite {
   AsyncState* state;
   Gfid gfid;
   uint64_t offset;
-  size_t length;
+  std::string_view data;
+  bool direct;
 };
 
 void GfapiVolume::OnWriteDone(glfs_fd_t*, ssize_t ret, struct glfs_stat*, struct glfs_stat*,
@@ -560,7 +596,16 @@ void GfapiVolume::OnWriteDone(glfs_fd_t*, ssize_t ret, struct glfs_stat*, struct
   std::lock_guard<std::mutex> lock(st->mu);
   // This runs on a gfapi thread and must not throw into C: the bookkeeping
   // below never allocates, and recording the error (which does) is guarded.
-  if (ret < 0 || static_cast<size_t>(ret) != w->length) {
+  const size_t length = w->data.size();
+  if (ret < 0 && err == EINVAL && w->direct) {
+    // The brick's file system took the O_DIRECT open but not this write:
+    // Drain redoes it buffered, in order before anything else on the file.
+    try {
+      st->refused_direct.push_back({w->gfid, w->offset, w->data});
+    } catch (...) {
+      st->lost_error = true;
+    }
+  } else if (ret < 0 || static_cast<size_t>(ret) != length) {
     try {
       const int e = ret < 0 ? (err == ESTALE ? ENOENT : (err != 0 ? err : EIO)) : EIO;
       st->errors.emplace_back(w->gfid, Status::FromErrno(e, "write GFID " + GfidToString(w->gfid) +
@@ -571,7 +616,7 @@ void GfapiVolume::OnWriteDone(glfs_fd_t*, ssize_t ret, struct glfs_stat*, struct
     }
   }
   --st->in_flight;
-  st->bytes_in_flight -= w->length;
+  st->bytes_in_flight -= length;
   auto pf = st->per_file.find(w->gfid);
   if (pf != st->per_file.end() && --pf->second == 0) {
     st->per_file.erase(pf);
@@ -600,6 +645,9 @@ void GfapiVolume::Drain(const Gfid& gfid) {
     async_->errors.emplace_back(gfid, Status::FromErrno(ETIMEDOUT, "write GFID " +
                                                                      GfidToString(gfid)));
   }
+  if (async_->refused_direct.empty()) return;
+  lock.unlock();
+  RedoRefusedDirectWrites(&gfid);
 }
 
 void GfapiVolume::DrainAll() {
@@ -610,6 +658,44 @@ void GfapiVolume::DrainAll() {
     for (const auto& [gfid, n] : async_->per_file) {
       async_->errors.emplace_back(gfid, Status::FromErrno(ETIMEDOUT, "write GFID " +
                                                                        GfidToString(gfid)));
+    }
+  }
+  if (async_->refused_direct.empty()) return;
+  lock.unlock();
+  RedoRefusedDirectWrites(nullptr);
+}
+
+void GfapiVolume::RedoRefusedDirectWrites(const Gfid* gfid) {
+  std::vector<AsyncState::Refused> redo;
+  {
+    std::lock_guard<std::mutex> lock(async_->mu);
+    auto& all = async_->refused_direct;
+    auto mine = std::stable_partition(all.begin(), all.end(), [&](const AsyncState::Refused& r) {
+      return gfid != nullptr && r.gfid != *gfid;
+    });
+    redo.assign(std::make_move_iterator(mine), std::make_move_iterator(all.end()));
+    all.erase(mine, all.end());
+  }
+  if (redo.empty()) return;
+  DisableDirectIo("a brick refused an O_DIRECT write (EINVAL) to GFID " + GfidToString(redo[0].gfid));
+  for (const auto& r : redo) {
+    Status st = Status::Ok();
+    Result<FdLease> fd = WriteFd(r.gfid, false);
+    if (!fd.ok()) {
+      st = fd.status();
+    } else {
+      errno = 0;
+      const ssize_t n = glfs_pwrite(fd->get(), r.data.data(), r.data.size(),
+                                    static_cast<off_t>(r.offset), 0, nullptr, nullptr);
+      if (n < 0 || static_cast<size_t>(n) != r.data.size()) {
+        st = Status::FromErrno(n < 0 ? Errno() : EIO, "write GFID " + GfidToString(r.gfid) + " at " +
+                                                          std::to_string(r.offset) + " (buffered, after "
+                                                          "the brick refused O_DIRECT)");
+      }
+    }
+    if (!st.ok()) {
+      std::lock_guard<std::mutex> lock(async_->mu);
+      async_->errors.emplace_back(r.gfid, std::move(st));
     }
   }
 }
@@ -652,7 +738,15 @@ Status GfapiVolume::Write(const Gfid& gfid, uint64_t offset, std::string_view da
     }
     return Status::Ok();
   }
-  Result<FdLease> fd = WriteFd(gfid);
+  // A large aligned write (a big file's chunk) goes with O_DIRECT: the
+  // bricks then neither copy it into their page cache nor keep it there. A
+  // replica's data is rarely read back soon, and caching a big file's
+  // worth of it costs the secondary's CPU (a page-cache copy and a fresh
+  // page per 4 KiB) and evicts what its other users cache. Smaller or
+  // unaligned writes (which O_DIRECT refuses) stay buffered.
+  const bool direct = direct_io_.load(std::memory_order_relaxed) && data.size() >= kDirectWriteMin &&
+                      offset % kDirectAlign == 0 && data.size() % kDirectAlign == 0;
+  Result<FdLease> fd = WriteFd(gfid, direct);
   if (!fd.ok()) return fd.status();
   // Writes go out asynchronously so that several are on the wire at once
   // (one synchronous write at a time reached a third of FUSE's throughput).
@@ -683,7 +777,7 @@ Status GfapiVolume::Write(const Gfid& gfid, uint64_t offset, std::string_view da
     uint64_t& max_end = async_->max_end[gfid];
     max_end = std::max<uint64_t>(max_end, offset + data.size());
   }
-  auto* w = new AsyncWrite{async_, gfid, offset, data.size()};
+  auto* w = new AsyncWrite{async_, gfid, offset, data, direct};
   if (glfs_pwrite_async(fd->get(), data.data(), static_cast<int>(data.size()), static_cast<off_t>(offset),
                         0, &GfapiVolume::OnWriteDone, w) != 0) {
     const int err = Errno();
@@ -789,12 +883,12 @@ Status GfapiVolume::Close(const Gfid& gfid) {
       }
     }
   };
-  glfs_fd* fd = nullptr;
+  std::optional<CachedFd> fds;
   {
     std::lock_guard<std::mutex> lock(fds_mu_);
     auto it = fds_.find(gfid);
     if (it != fds_.end()) {
-      fd = it->second.fd;
+      fds = it->second;
       fds_.erase(it);
     }
     take_first(&deferred_errors_);
@@ -806,7 +900,7 @@ Status GfapiVolume::Close(const Gfid& gfid) {
     // one (FlushAll charges every file still open as well).
     if (first.ok() && async_->lost_error) first = Status::FromErrno(ENOMEM, "write");
   }
-  if (fd != nullptr && glfs_close(fd) != 0 && first.ok()) {
+  if (fds && !CloseCached(*fds) && first.ok()) {
     first = Fail("close GFID " + GfidToString(gfid));
   }
   return first;
@@ -842,7 +936,7 @@ std::vector<std::pair<Gfid, Status>> GfapiVolume::FlushAll() {
     }
   }
   for (auto& [gfid, c] : fds) {
-    if (glfs_close(c.fd) != 0) errors.emplace_back(gfid, Fail("close GFID " + GfidToString(gfid)));
+    if (!CloseCached(c)) errors.emplace_back(gfid, Fail("close GFID " + GfidToString(gfid)));
   }
   return errors;
 }

@@ -9,6 +9,7 @@
 // PrepareThread for every other thread that applies ops.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -43,6 +44,10 @@ struct GfapiOptions {
   // tears down threads and connections, so a process that exits right after
   // (georep-receiver) skips it; files are closed either way.
   bool fini_on_destroy = true;
+  // Large aligned writes (a big file's chunks) go to the bricks with
+  // O_DIRECT (see Write). Off: every write is buffered in the bricks' page
+  // cache.
+  bool direct_io = true;
 };
 
 class GfapiVolume final : public Volume {
@@ -93,8 +98,8 @@ class GfapiVolume final : public Volume {
   static std::string RemoveWriteBehind(const std::string& volfile);
 
  private:
-  GfapiVolume(glfs* fs, const protocol::Uuid& id, bool fini)
-      : fs_(fs), volume_id_(id), fini_on_destroy_(fini) {}
+  GfapiVolume(glfs* fs, const protocol::Uuid& id, bool fini, bool direct_io)
+      : fs_(fs), volume_id_(id), fini_on_destroy_(fini), direct_io_(direct_io) {}
   // An fd open for writing, cached until Close(gfid) or FlushAll. The lease
   // keeps another thread from evicting it while it is used.
   class FdLease {
@@ -112,13 +117,21 @@ class GfapiVolume final : public Volume {
     Gfid gfid_;
     glfs_fd* fd_;
   };
-  Result<FdLease> WriteFd(const Gfid& gfid);
-  // Waits for the writes in flight to one file (see Write). Every operation
-  // on a file's data or attributes calls it first, so nothing overtakes a
-  // write it could conflict with.
+  // The file's buffered fd, or with `direct` its O_DIRECT one (falling back
+  // to the buffered fd for good when the bricks refuse O_DIRECT).
+  Result<FdLease> WriteFd(const Gfid& gfid, bool direct = false);
+  // Waits for the writes in flight to one file (see Write), then redoes
+  // through the buffered fd any of its direct writes a brick refused. Every
+  // operation on a file's data or attributes calls it first, so nothing
+  // overtakes a write it could conflict with.
   void Drain(const Gfid& gfid);
-  // Waits for every write in flight.
+  // The same for every file.
   void DrainAll();
+  // Writes the refused direct writes of `gfid` (all files when null) again,
+  // buffered and synchronously; failures go to the async errors.
+  void RedoRefusedDirectWrites(const Gfid* gfid);
+  // Turns direct I/O off for the rest of the process, saying why once.
+  void DisableDirectIo(const std::string& why);
 
   // Writes in flight, completed by gfapi's threads (OnWriteDone).
   struct AsyncState {
@@ -130,6 +143,14 @@ class GfapiVolume final : public Volume {
     std::map<Gfid, int> per_file;      // per file: writes in flight
     std::vector<std::pair<Gfid, Status>> errors;
     bool lost_error = false;  // a write failed but recording it ran out of memory
+    // Direct writes a brick refused with EINVAL (its file system takes no
+    // O_DIRECT, or not at this alignment), to be redone buffered by Drain.
+    struct Refused {
+      Gfid gfid;
+      uint64_t offset;
+      std::string_view data;  // valid until FlushAll (Volume's contract)
+    };
+    std::vector<Refused> refused_direct;
   };
   struct AsyncWrite;
   static void OnWriteDone(::glfs_fd* fd, ssize_t ret, ::glfs_stat* pre,
@@ -138,10 +159,14 @@ class GfapiVolume final : public Volume {
   glfs* fs_;
   protocol::Uuid volume_id_;
   bool fini_on_destroy_;
+  std::atomic<bool> direct_io_;
   struct CachedFd {
-    glfs_fd* fd = nullptr;
-    int users = 0;  // FdLeases alive
+    glfs_fd* fd = nullptr;         // buffered; opened on first use
+    glfs_fd* direct_fd = nullptr;  // O_DIRECT; opened on first large aligned write
+    int users = 0;                 // FdLeases alive
   };
+  // Closes both fds of an entry taken out of fds_; false if either close failed.
+  static bool CloseCached(const CachedFd& c);
   std::mutex fds_mu_;  // guards fds_ and deferred_errors_
   std::map<Gfid, CachedFd> fds_;
   // Close errors of fds evicted from the cache before Close/FlushAll.

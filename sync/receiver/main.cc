@@ -38,6 +38,8 @@ void Usage(FILE* out) {
                "                           (default 300, 0 = never)\n"
                "  --apply-threads N        apply up to N independent ops of a batch at once\n"
                "                           (default 8, 1 = strictly one after another)\n"
+               "  --direct-io on|off       write large aligned chunks (512 KiB and more) to the\n"
+               "                           bricks with O_DIRECT, past their page cache (default on)\n"
                "  --version, --help\n"
                "\n"
                "Exit status: 0 done, 1 usage/startup error, 2 protocol error, 3 connection\n"
@@ -126,6 +128,12 @@ int main(int argc, char** argv) {
                      receiver::kMaxApplyThreads);
         return receiver::kExitUsage;
       }
+    } else if (arg == "--direct-io") {
+      if (!value(&v) || (std::strcmp(v, "on") != 0 && std::strcmp(v, "off") != 0)) {
+        std::fprintf(stderr, "georep-receiver: --direct-io is on or off\n");
+        return receiver::kExitUsage;
+      }
+      gfapi.direct_io = std::strcmp(v, "on") == 0;
     } else if (arg == "--idle-timeout") {
       if (!value(&v) || !ParseInt(v, 0, 86400 * 7, &session.idle_timeout_s)) {
         std::fprintf(stderr, "georep-receiver: --idle-timeout needs seconds (0-604800)\n");

@@ -39,6 +39,10 @@ mkdir -p "$P/d1/sub/deeper"; echo inside >"$P/d1/sub/deeper/f"; echo x >"$P/d1/t
 mv "$P/d1" "$P/d2"                                                        # dir rename with contents
 dd if=/dev/urandom of="$P/big" bs=1M count=4 status=none
 dd if=/dev/urandom of="$P/big" bs=4k count=1 seek=300 conv=notrunc status=none   # overwrite at offset
+# Large aligned chunks go with O_DIRECT, the rest buffered: a file mixing both,
+# and a buffered overwrite straddling a direct chunk's edge.
+head -c $((3 * 1048576 + 1000)) /dev/urandom >"$P/mixed"
+dd if=/dev/urandom of="$P/mixed" bs=1 count=777 seek=$((1048576 - 300)) conv=notrunc status=none
 dd if=/dev/urandom of="$P/t1" bs=1k count=100 status=none
 truncate -s 5000 "$P/t1"; truncate -s 3M "$P/t1"                          # truncate down, then up
 truncate -s 20M "$P/sp"; printf 'tail' >>"$P/sp"                          # sparse
@@ -56,7 +60,7 @@ echo replaced >"$P/victim"; echo winner >"$P/src"; mv "$P/src" "$P/victim"   # r
 sy_verify 60 >/dev/null || {
   sy_verify 1
   # Whether the bricks themselves differ, or only what a client reads.
-  for f in t1 big sp; do
+  for f in t1 big mixed sp; do
     cmp "$(gr_brick_path 1 p1)/$f" "$(gr_brick_path 2 s1)/$f" >&2 && gr_log "bricks hold the same $f"
   done
   tail -40 "$SY_LOG"; gr_fail "journal changes did not converge"; }

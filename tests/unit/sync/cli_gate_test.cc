@@ -32,6 +32,8 @@ TEST(GateArgs, WhitelistedOptionsPassInBothSpellings) {
   EXPECT_EQ(args, (std::vector<std::string>{"--volume", "gv-s_1", "--log-level", "debug", "--idle-timeout", "300"}));
   ASSERT_TRUE(Check("georep-receiver --volume v --apply-threads 16", GatePolicy{}, &args, &why)) << why;
   EXPECT_EQ(args, (std::vector<std::string>{"--volume", "v", "--apply-threads", "16"}));
+  ASSERT_TRUE(Check("georep-receiver --volume v --direct-io=off", GatePolicy{}, &args, &why)) << why;
+  EXPECT_EQ(args, (std::vector<std::string>{"--volume", "v", "--direct-io", "off"}));
   ASSERT_TRUE(Check("/opt/bin/georep-receiver --volume=gvs --log-level=error --idle-timeout=0", GatePolicy{}, &args,
                     &why))
       << why;
@@ -76,7 +78,9 @@ TEST(GateArgs, LogLevelIdleTimeoutAndApplyThreadsValuesAreChecked) {
                           "georep-receiver --volume v --apply-threads 0",
                           "georep-receiver --volume v --apply-threads 65",
                           "georep-receiver --volume v --apply-threads -3",
-                          "georep-receiver --volume v --apply-threads 999"}) {
+                          "georep-receiver --volume v --apply-threads 999",
+                          "georep-receiver --volume v --direct-io yes",
+                          "georep-receiver --volume v --direct-io ''"}) {
     EXPECT_FALSE(Check(bad, GatePolicy{}, &args, &why)) << bad;
     EXPECT_NE(why.find("refused"), std::string::npos) << why;
   }
