@@ -58,18 +58,35 @@ class Handle {
   int err_ = 0;
 };
 
+// A file of the primary, read through anonymous fds: a small file costs the
+// brick a LOOKUP (in Open, which also yields the size and times) and one
+// READ, not OPEN, FSTAT, READ, FLUSH and RELEASE on top. A real fd is opened
+// only for SEEK_DATA/SEEK_HOLE, which gfapi offers on fds alone (large
+// ranges, where holes are worth finding).
 class GfapiFile : public SourceFile {
  public:
-  GfapiFile(glfs_fd_t* fd, std::string gfid) : fd_(fd), gfid_(std::move(gfid)) {}
-  ~GfapiFile() override { glfs_close(fd_); }
+  GfapiFile(glfs_t* fs, glfs_object_t* obj, const struct stat& st, std::string gfid)
+      : fs_(fs), obj_(obj), first_stat_(st), gfid_(std::move(gfid)) {}
+  ~GfapiFile() override {
+    if (fd_ != nullptr) glfs_close(fd_);
+    glfs_h_close(obj_);
+  }
 
   Result<ObjectStat> Stat() override {
+    // The first answer is the one the bricks gave to Open's lookup (gfapi
+    // stats a handle it already knows, md-cache is passed through), so it
+    // is as fresh as a new stat would be; later calls ask again.
+    if (!stat_used_) {
+      stat_used_ = true;
+      return FromStat(first_stat_);
+    }
     struct stat st {};
-    if (glfs_fstat(fd_, &st) != 0) return GfapiError(errno, "fstat " + gfid_);
+    if (glfs_h_stat(fs_, obj_, &st) != 0) return GfapiError(errno, "stat " + gfid_);
     return FromStat(st);
   }
   Result<std::optional<uint64_t>> SeekData(uint64_t offset) override {
     if (!seek_supported_) return std::optional<uint64_t>(offset);
+    GEOREP_RETURN_IF_ERROR(OpenFd());
     off_t r = glfs_lseek(fd_, static_cast<off_t>(offset), SEEK_DATA);
     if (r < 0) {
       if (errno == ENXIO) return std::optional<uint64_t>();  // only a hole up to EOF
@@ -85,6 +102,7 @@ class GfapiFile : public SourceFile {
   }
   Result<uint64_t> SeekHole(uint64_t offset) override {
     if (!seek_supported_) return UINT64_MAX;
+    GEOREP_RETURN_IF_ERROR(OpenFd());
     off_t r = glfs_lseek(fd_, static_cast<off_t>(offset), SEEK_HOLE);
     if (r < 0) {
       if (errno == ENXIO) return offset;  // offset at/after EOF
@@ -96,12 +114,14 @@ class GfapiFile : public SourceFile {
     }
     return static_cast<uint64_t>(r);
   }
+  // Safe to call from several threads at once (the materializer reads
+  // chunks ahead): each call is one anonymous-fd read.
   Status Read(uint64_t offset, uint64_t length, std::string* out) override {
     out->resize(length);
     size_t done = 0;
     while (done < length) {
-      ssize_t n = glfs_pread(fd_, out->data() + done, length - done,
-                             static_cast<off_t>(offset + done), 0, nullptr);
+      ssize_t n = glfs_h_anonymous_read(fs_, obj_, out->data() + done, length - done,
+                                        static_cast<off_t>(offset + done));
       if (n < 0) {
         if (errno == EINTR) continue;
         return GfapiError(errno, "read " + gfid_ + " at " + std::to_string(offset + done));
@@ -114,7 +134,18 @@ class GfapiFile : public SourceFile {
   }
 
  private:
-  glfs_fd_t* fd_;
+  Status OpenFd() {
+    if (fd_ != nullptr) return Status::Ok();
+    fd_ = glfs_h_open(fs_, obj_, O_RDONLY);
+    if (fd_ == nullptr) return GfapiError(errno, "open gfid " + gfid_);
+    return Status::Ok();
+  }
+
+  glfs_t* fs_;
+  glfs_object_t* obj_;
+  struct stat first_stat_;
+  bool stat_used_ = false;
+  glfs_fd_t* fd_ = nullptr;
   std::string gfid_;
   bool seek_supported_ = true;
 };
@@ -137,8 +168,12 @@ Result<std::unique_ptr<GfapiVolume>> GfapiVolume::Open(const std::string& volume
   // quick-read, io-cache), and a window read from stale values would be
   // acknowledged as synced. These translators forward everything with
   // pass-through; quick-read has none, a zero size limit disables it.
+  // Client-side io-threads (performance.client-io-threads) only hands each
+  // fop to another thread before it goes to the bricks: a context switch per
+  // read for a daemon that keeps its own reads in flight.
   static const char* const kPassThrough[] = {"*-md-cache", "*-io-cache", "*-read-ahead",
-                                             "*-readdir-ahead", "*-open-behind", "*-nl-cache"};
+                                             "*-readdir-ahead", "*-open-behind", "*-nl-cache",
+                                             "*-io-threads"};
   for (const char* xl : kPassThrough) {
     if (glfs_set_xlator_option(fs, xl, "pass-through", "true") != 0) {
       int e = errno;
@@ -178,9 +213,8 @@ Result<std::unique_ptr<SourceFile>> GfapiSource::Open(const protocol::Gfid& gfid
   if (!S_ISREG(h.st().st_mode)) {
     return Status(Code::kInvalidArgument, "gfid " + name + " is not a regular file");
   }
-  glfs_fd_t* fd = glfs_h_open(vol_->fs(), h.get(), O_RDONLY);
-  if (fd == nullptr) return GfapiError(errno, "open gfid " + name);
-  return std::unique_ptr<SourceFile>(new GfapiFile(fd, name));
+  const struct stat st = h.st();
+  return std::unique_ptr<SourceFile>(new GfapiFile(vol_->fs(), h.release(), st, name));
 }
 
 Result<std::optional<std::string>> GfapiSource::GetXattr(const protocol::Gfid& gfid,

@@ -97,6 +97,15 @@ Status Materializer::AddData(const PlanItem& item) {
     return opened.status().Annotate("open " + protocol::GfidToString(item.gfid));
   }
   SourceFile& file = **opened;
+  // Files are read without holding them open (anonymous fds), so one
+  // deleted after Open reads as not found: skipped like one deleted
+  // before (the delete is journaled and follows); ops already emitted for
+  // it only touch a file about to go.
+  auto gone = [this](const Status& st) {
+    if (st.code() != Code::kNotFound) return false;
+    ++stats_.items_skipped_gone;
+    return true;
+  };
   // One stat serves for the size, the times and the attributes: a change
   // made after it is journaled and sent again with a later window.
   auto st = file.Stat();
@@ -125,7 +134,9 @@ Status Materializer::AddData(const PlanItem& item) {
     // Small ranges are read as they are: two seeks would cost more than the
     // bytes, and the receiver stores blocks of zeroes as holes anyway.
     if (end > pos && end - pos <= kSmallRange) {
-      GEOREP_RETURN_IF_ERROR(file.Read(pos, end - pos, &buf));
+      Status read = file.Read(pos, end - pos, &buf);
+      if (gone(read)) return Status::Ok();
+      GEOREP_RETURN_IF_ERROR(read);
       if (buf.size() < end - pos) send_size = true;  // shrank meanwhile
       if (!buf.empty()) {
         stats_.data_bytes += buf.size();
@@ -177,6 +188,7 @@ Status Materializer::AddData(const PlanItem& item) {
         Chunk c = std::move(ahead.front());
         ahead.pop_front();
         auto [st_read, data] = c.data.get();
+        if (gone(st_read)) return Status::Ok();
         GEOREP_RETURN_IF_ERROR(st_read);
         if (data.size() < c.length) shrank = true;  // shrank since the stat
         if (data.empty()) break;
@@ -193,6 +205,7 @@ Status Materializer::AddData(const PlanItem& item) {
   }
   if (send_size) {
     auto after = file.Stat();  // the size now, in case it changed while reading
+    if (!after.ok() && gone(after.status())) return Status::Ok();
     if (!after.ok()) return after.status().Annotate("stat " + protocol::GfidToString(item.gfid));
     GEOREP_RETURN_IF_ERROR(Emit(protocol::TruncateOp{item.gfid, after->size}));
   }
