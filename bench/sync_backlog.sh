@@ -24,6 +24,14 @@ gr_log "baseline: $N parallel gfapi creates on the secondary"
 base=$(gr_ns "$CREATE" sv "$(gr_node_ip 2)" /baseline "$N" 4096 "$THREADS") || gr_fail "baseline creates failed"
 base_rate=$(sed -n 's/.*: \([0-9.]*\) files\/s.*/\1/p' <<<"$base")
 
+# SY_PROFILE=1: GlusterFS's per-fop counts on both volumes for the replay
+# (`gluster volume profile`), to see what each replicated file costs the bricks.
+if [ -n "${SY_PROFILE:-}" ]; then
+  gr_gluster 1 volume profile pv start >/dev/null && gr_gluster 2 volume profile sv start >/dev/null &&
+    gr_gluster 1 volume profile pv info clear >/dev/null && gr_gluster 2 volume profile sv info clear >/dev/null ||
+    gr_fail "gluster volume profile start failed"
+fi
+
 SB=$(gr_brick_path 2 s1)
 CPU="$(dirname "$0")/cpu_by_process.py"
 "$CPU" snap "$GR_NS" "$GR_DIR/cpu0.json"
@@ -43,4 +51,12 @@ print("  ratio %.0f%% (target >= 50%%: %s)" % (100 * rate / base, "MET" if rate 
 PY
 echo "  CPU from resume to the last file, by process:"
 "$CPU" diff "$GR_DIR/cpu0.json" "$GR_DIR/cpu1.json"
+if [ -n "${SY_PROFILE:-}" ]; then
+  for v in "1 pv" "2 sv"; do
+    set -- $v
+    echo "  fops on volume $2 during the replay (calls, fop):"
+    gr_gluster "$1" volume profile "$2" info incremental |
+      awk '/Interval/ {on=1} on && $NF ~ /^[A-Z]+$/ && $(NF-1) ~ /^[0-9]+$/ {print "    " $(NF-1), $NF}'
+  done
+fi
 sy_stop_daemon TERM
