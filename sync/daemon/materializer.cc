@@ -116,6 +116,7 @@ Status Materializer::AddData(const PlanItem& item) {
   // the secondary as well; the size must be set explicitly only where it may
   // have shrunk or grown by a hole (truncate, crawl: ranges open to EOF).
   bool send_size = false;
+  bool read_short = false;  // the file shrank after the stat
   for (const auto& [b, e] : item.ranges.ranges()) {
     if (e == RangeSet::kToEof) send_size = true;
   }
@@ -137,7 +138,7 @@ Status Materializer::AddData(const PlanItem& item) {
       Status read = file.Read(pos, end - pos, &buf);
       if (gone(read)) return Status::Ok();
       GEOREP_RETURN_IF_ERROR(read);
-      if (buf.size() < end - pos) send_size = true;  // shrank meanwhile
+      if (buf.size() < end - pos) send_size = read_short = true;  // shrank meanwhile
       if (!buf.empty()) {
         stats_.data_bytes += buf.size();
         GEOREP_RETURN_IF_ERROR(Emit(protocol::DataOp{item.gfid, pos, std::move(buf)}));
@@ -198,17 +199,29 @@ Status Materializer::AddData(const PlanItem& item) {
         pos = c.offset + got;
       }
       if (shrank) {
-        send_size = true;  // the truncate below sets the size the file has now
+        send_size = read_short = true;  // the truncate below sets the size the file has now
         break;
       }
     }
   }
   if (send_size) {
-    auto after = file.Stat();  // the size now, in case it changed while reading
-    if (!after.ok() && gone(after.status())) return Status::Ok();
-    if (!after.ok()) return after.status().Annotate("stat " + protocol::GfidToString(item.gfid));
-    GEOREP_RETURN_IF_ERROR(Emit(protocol::TruncateOp{item.gfid, after->size}));
+    // The size the ops above describe: the one the stat saw, which includes
+    // every change of this window (all journaled before it was cut). A file
+    // that grew since is journaled again and sent with a later window;
+    // setting that larger size here would skip the shrink in between and
+    // leave stale bytes on the secondary (truncate to 5000, then to 3 MiB:
+    // the old data past 5000 must become zeroes). Only a file that shrank
+    // while it was read is cut further, to what it has now.
+    uint64_t final_size = size;
+    if (read_short) {
+      auto after = file.Stat();
+      if (!after.ok() && gone(after.status())) return Status::Ok();
+      if (!after.ok()) return after.status().Annotate("stat " + protocol::GfidToString(item.gfid));
+      final_size = std::min(size, after->size);
+    }
+    GEOREP_RETURN_IF_ERROR(Emit(protocol::TruncateOp{item.gfid, final_size}));
   }
+
   // Writing changed the secondary's times; send the primary's, plus any
   // attributes a metadata item handed over (final_attr_mask).
   protocol::SetattrOp attrs;

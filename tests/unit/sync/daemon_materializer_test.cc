@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,12 +27,17 @@ struct FakeObject {
   std::map<uint64_t, std::string> extents;
   std::map<std::string, std::string> xattrs;
   std::string link;
+  // What Stat says from its second call on (the file changed meanwhile).
+  std::optional<ObjectStat> later_st;
 };
 
 class FakeFile : public SourceFile {
  public:
   explicit FakeFile(const FakeObject* o) : o_(o) {}
-  Result<ObjectStat> Stat() override { return o_->st; }
+  Result<ObjectStat> Stat() override {
+    if (stats_++ > 0 && o_->later_st) return *o_->later_st;
+    return o_->st;
+  }
   Result<std::optional<uint64_t>> SeekData(uint64_t off) override {
     for (const auto& [b, d] : o_->extents) {
       if (b + d.size() > off) return std::optional<uint64_t>(std::max(b, off));
@@ -58,6 +64,7 @@ class FakeFile : public SourceFile {
 
  private:
   const FakeObject* o_;
+  int stats_ = 0;
 };
 
 class FakeSource : public DataSource {
@@ -164,6 +171,29 @@ TEST(Materializer, SmallFileIsReadWholeWithoutSeeksOrTruncate) {
   EXPECT_EQ(sa.mode, 0640u);
   EXPECT_EQ(sa.uid, 7u);
   EXPECT_EQ(sa.mtime_ns, 123);
+}
+
+// truncate -s 5000 f; truncate -s 3M f, the second after the window holding
+// the first was cut: the window must set the size its stat saw (5000), not
+// the grown one, or the secondary keeps its old bytes past 5000. The growth
+// is journaled and sent with the next window.
+TEST(Materializer, TruncateSendsTheSizeTheStatSawNotALaterOne) {
+  FakeSource src;
+  FakeObject& o = src.objects[G(1)];
+  o.st.mode = S_IFREG | 0644;
+  o.st.size = 5000;
+  o.extents[0] = std::string(5000, 'd');
+  ObjectStat grown = o.st;
+  grown.size = 3 * 1024 * 1024;
+  o.later_st = grown;
+  Collected c;
+  Materializer m = Make(&src, &c);
+  ASSERT_TRUE(m.AddItem(DataItem(G(1), 5000, RangeSet::kToEof)).ok());
+  ASSERT_TRUE(m.Flush().ok());
+  auto ops = c.ops();
+  ASSERT_EQ(ops.size(), 2u);
+  EXPECT_EQ(std::get<protocol::TruncateOp>(ops[0]).size, 5000u);
+  EXPECT_TRUE(std::holds_alternative<protocol::SetattrOp>(ops[1]));
 }
 
 TEST(Materializer, SmallOverwriteInBigFileSendsOnlyTheRange) {
