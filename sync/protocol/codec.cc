@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -28,9 +29,18 @@ inline constexpr bool kAlwaysFalse = false;
 
 // ---- Encoding -------------------------------------------------------------------
 
+// A DATA payload left out of the encoded bytes (EncodeFrameParts): it
+// belongs at `offset` of the output.
+struct DeferredPayload {
+  size_t offset;
+  const std::string* data;
+};
+
 class Writer {
  public:
-  explicit Writer(std::string* out) : out_(out) {}
+  // With `deferred`, DATA payloads are recorded there instead of appended.
+  explicit Writer(std::string* out, std::vector<DeferredPayload>* deferred = nullptr)
+      : out_(out), deferred_(deferred) {}
   void U8(uint8_t v) { out_->push_back(static_cast<char>(v)); }
   void U32(uint32_t v) {
     char b[4];
@@ -49,9 +59,19 @@ class Writer {
     U32(static_cast<uint32_t>(s.size()));
     out_->append(s);
   }
+  // A DATA op's payload: encoded as Str, or deferred.
+  void Payload(const std::string& s) {
+    U32(static_cast<uint32_t>(s.size()));
+    if (deferred_ != nullptr) {
+      deferred_->push_back({out_->size(), &s});
+    } else {
+      out_->append(s);
+    }
+  }
 
  private:
   std::string* out_;
+  std::vector<DeferredPayload>* deferred_;
 };
 
 constexpr size_t kStrOverhead = 4;
@@ -89,7 +109,7 @@ void EncodeOp(const Op& op, Writer* w) {
         } else if constexpr (std::is_same_v<T, DataOp>) {
           w->Id(o.gfid);
           w->U64(o.offset);
-          w->Str(o.data);
+          w->Payload(o.data);
         } else if constexpr (std::is_same_v<T, TruncateOp>) {
           w->Id(o.gfid);
           w->U64(o.size);
@@ -124,8 +144,9 @@ void EncodeOp(const Op& op, Writer* w) {
       op);
 }
 
-void EncodeBody(const Message& m, std::string* out) {
-  Writer w(out);
+void EncodeBody(const Message& m, std::string* out,
+                std::vector<DeferredPayload>* deferred = nullptr) {
+  Writer w(out, deferred);
   w.U8(static_cast<uint8_t>(TypeOf(m)));
   std::visit(
       [&w](const auto& msg) {
@@ -458,7 +479,9 @@ size_t EncodedOpSize(const Op& op) {
       op);
 }
 
-Status EncodeFrame(const Message& m, std::string* out, uint32_t max_body) {
+namespace {
+
+Status CheckDataChunks(const Message& m) {
   if (const Batch* b = std::get_if<Batch>(&m)) {
     for (size_t i = 0; i < b->ops.size(); ++i) {
       const DataOp* d = std::get_if<DataOp>(&b->ops[i]);
@@ -470,23 +493,69 @@ Status EncodeFrame(const Message& m, std::string* out, uint32_t max_body) {
       }
     }
   }
+  return Status::Ok();
+}
+
+Status CheckBodySize(const Message& m, size_t body_size, uint32_t max_body) {
+  if (body_size <= max_body) return Status::Ok();
+  return Status(Code::kInvalidArgument,
+                std::string(MessageTypeName(TypeOf(m))) + " frame body of " +
+                    std::to_string(body_size) + " bytes exceeds the limit of " +
+                    std::to_string(max_body) + "; split it into smaller batches");
+}
+
+void PutHeader(char* at, size_t body_size, uint32_t crc) {
+  std::string header;
+  Writer w(&header);
+  w.U32(static_cast<uint32_t>(body_size));
+  w.U32(crc32c::Mask(crc));
+  std::memcpy(at, header.data(), kFrameHeaderSize);
+}
+
+}  // namespace
+
+Status EncodeFrame(const Message& m, std::string* out, uint32_t max_body) {
+  GEOREP_RETURN_IF_ERROR(CheckDataChunks(m));
   const size_t start = out->size();
   out->append(kFrameHeaderSize, '\0');
   EncodeBody(m, out);
   const size_t body_size = out->size() - start - kFrameHeaderSize;
-  if (body_size > max_body) {
+  if (Status st = CheckBodySize(m, body_size, max_body); !st.ok()) {
     out->resize(start);
-    return Status(Code::kInvalidArgument,
-                  std::string(MessageTypeName(TypeOf(m))) + " frame body of " +
-                      std::to_string(body_size) + " bytes exceeds the limit of " +
-                      std::to_string(max_body) + "; split it into smaller batches");
+    return st;
   }
-  const uint32_t crc = crc32c::Mask(crc32c::Value(out->data() + start + kFrameHeaderSize, body_size));
-  std::string header;
-  Writer w(&header);
-  w.U32(static_cast<uint32_t>(body_size));
-  w.U32(crc);
-  out->replace(start, kFrameHeaderSize, header);
+  PutHeader(out->data() + start, body_size,
+            crc32c::Value(out->data() + start + kFrameHeaderSize, body_size));
+  return Status::Ok();
+}
+
+Status EncodeFrameParts(const Message& m, std::string* frame, std::vector<std::string_view>* parts,
+                        uint32_t max_body) {
+  GEOREP_RETURN_IF_ERROR(CheckDataChunks(m));
+  frame->clear();
+  parts->clear();
+  frame->append(kFrameHeaderSize, '\0');
+  std::vector<DeferredPayload> deferred;
+  EncodeBody(m, frame, &deferred);
+  size_t body_size = frame->size() - kFrameHeaderSize;
+  for (const DeferredPayload& d : deferred) body_size += d.data->size();
+  GEOREP_RETURN_IF_ERROR(CheckBodySize(m, body_size, max_body));
+  // The frame's own bytes up to each payload, the payload, ..., the rest.
+  size_t from = 0;
+  for (const DeferredPayload& d : deferred) {
+    if (d.offset > from) parts->emplace_back(frame->data() + from, d.offset - from);
+    if (!d.data->empty()) parts->emplace_back(*d.data);
+    from = d.offset;
+  }
+  if (frame->size() > from) parts->emplace_back(frame->data() + from, frame->size() - from);
+  uint32_t crc = 0;
+  size_t skip = kFrameHeaderSize;  // the header is not covered by the crc
+  for (std::string_view p : *parts) {
+    const size_t drop = std::min(skip, p.size());
+    skip -= drop;
+    crc = crc32c::Extend(crc, p.data() + drop, p.size() - drop);
+  }
+  PutHeader(frame->data(), body_size, crc);
   return Status::Ok();
 }
 

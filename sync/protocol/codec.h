@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "sync/protocol/messages.h"
@@ -21,6 +22,13 @@ namespace georep::protocol {
 // appended) when the body would exceed `max_body` or a DataOp carries more
 // than kMaxDataChunk bytes: both are sender bugs the caller must not send.
 Status EncodeFrame(const Message& m, std::string* out, uint32_t max_body = kMaxBodySize);
+
+// The same frame without copying DATA payloads: *frame receives every other
+// byte (replacing its contents) and *parts the frame in order, as views into
+// *frame and into the payloads of `m`, valid while both live and unchanged.
+// Writing the parts one after another sends exactly EncodeFrame's bytes.
+Status EncodeFrameParts(const Message& m, std::string* frame, std::vector<std::string_view>* parts,
+                        uint32_t max_body = kMaxBodySize);
 
 // Bytes `op` adds to a Batch body, so a sender can fill a batch up to
 // kMaxBodySize: body size = kBatchBodyOverhead + sum of EncodedOpSize.

@@ -105,6 +105,29 @@ TEST(ProtocolCodec, EveryOpTypeIsCoveredByTheRoundTrip) {
   EXPECT_EQ(seen.size(), kMaxOpType);
 }
 
+TEST(ProtocolCodec, FramePartsConcatenateToTheEncodedFrame) {
+  std::vector<Message> all = AllMessages();
+  // Payloads first, last, back to back, empty and of the largest size.
+  all.push_back(Batch{44, 0, {DataOp{G(2), 0, std::string(kMaxDataChunk, 'a')},
+                              DataOp{G(2), kMaxDataChunk, std::string(3, 'b')},
+                              DataOp{G(3), 0, std::string()},
+                              TruncateOp{G(3), 9},
+                              DataOp{G(4), 7, std::string(70000, 'c')}}});
+  for (const Message& m : all) {
+    std::string frame;
+    std::vector<std::string_view> parts;
+    ASSERT_TRUE(EncodeFrameParts(m, &frame, &parts).ok()) << MessageTypeName(TypeOf(m));
+    std::string joined;
+    for (std::string_view p : parts) joined.append(p);
+    EXPECT_EQ(joined, Frame(m)) << MessageTypeName(TypeOf(m));
+  }
+  std::string frame;
+  std::vector<std::string_view> parts;
+  std::vector<Op> over;
+  for (int i = 0; i < 5; ++i) over.push_back(DataOp{G(1), 0, std::string(kMaxDataChunk, 'x')});
+  EXPECT_EQ(EncodeFrameParts(Batch{1, 0, over}, &frame, &parts).code(), Code::kInvalidArgument);
+}
+
 TEST(ProtocolCodec, StreamFedOneByteAtATimeYieldsTheSameMessages) {
   std::string stream;
   for (const Message& m : AllMessages()) stream += Frame(m);
