@@ -200,6 +200,13 @@ Result<std::unique_ptr<GfapiVolume>> GfapiVolume::Open(const std::string& volume
 
 GfapiVolume::~GfapiVolume() { glfs_fini(fs_); }
 
+Status GfapiVolume::SetRootXattr(const std::string& key, const std::string& value) {
+  if (glfs_setxattr(fs_, "/", key.c_str(), value.data(), value.size(), 0) != 0) {
+    return Status::FromErrno(errno, "setxattr " + key + " on the root of volume " + volume_);
+  }
+  return Status::Ok();
+}
+
 Result<ObjectStat> GfapiSource::Stat(const protocol::Gfid& gfid) {
   Handle h(vol_->fs(), gfid);
   if (h.get() == nullptr) return GfapiError(h.err(), "lookup gfid " + protocol::GfidToString(gfid));

@@ -27,6 +27,8 @@ class GfapiVolume {
   GfapiVolume& operator=(const GfapiVolume&) = delete;
   struct glfs* fs() const { return fs_; }
   const std::string& volume() const { return volume_; }
+  // Sets an xattr on the volume's root (every brick stores it).
+  Status SetRootXattr(const std::string& key, const std::string& value);
 
  private:
   GfapiVolume(struct glfs* fs, std::string volume) : fs_(fs), volume_(std::move(volume)) {}

@@ -132,6 +132,7 @@ Result<SessionConfig> ParseSessionConfig(const std::string& text, const std::str
     else if (key == "keepalive_s") st = ParseU32(key, value, 1, 3600, err, &t.keepalive_s);
     else if (key == "role_check_interval_s")
       st = ParseU32(key, value, 1, 3600, err, &t.role_check_interval_s);
+    else if (key == "passive_lag_s") st = ParseU32(key, value, 0, 86400, err, &t.passive_lag_s);
     else if (key == "log_level") {
       if (value != "debug" && value != "info" && value != "warning" && value != "error") {
         st = err(key, value, "expected debug, info, warning or error");

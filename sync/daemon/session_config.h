@@ -20,6 +20,8 @@
 //   ssh_timeout_s          connect / blocking I/O timeout of the SSH link [1, 3600]
 //   keepalive_s            idle time before a PING is sent           [1, 3600]
 //   role_check_interval_s  how often Active/Passive roles are recomputed [1, 3600]
+//   passive_lag_s          a Passive cursor stays this far behind the set's
+//                          sync mark (sync_mark.h)                  [0, 86400]
 //   log_level              debug|info|warning|error
 #pragma once
 
@@ -46,6 +48,7 @@ struct SyncTunables {
   uint32_t ssh_timeout_s = 30;
   uint32_t keepalive_s = 10;
   uint32_t role_check_interval_s = 5;
+  uint32_t passive_lag_s = 60;
   std::string log_level = "info";
   bool operator==(const SyncTunables&) const = default;
 };

@@ -23,6 +23,7 @@
 #include "sync/daemon/gfapi_source.h"
 #include "sync/daemon/materializer.h"
 #include "sync/daemon/ssh_transport.h"
+#include "sync/daemon/sync_mark.h"
 #include "sync/protocol/codec.h"
 
 namespace georep::daemon {
@@ -382,6 +383,7 @@ void BrickWorker::ControlLoop() {
     std::lock_guard<std::mutex> lock(mu_);
     cfg = cfg_;
   }
+  Clock::time_point next_mark_check = Clock::now();
   Backoff backoff(milliseconds(cfg.tunables.backoff_initial_ms),
                   milliseconds(cfg.tunables.backoff_max_ms));
   uint32_t consecutive_failures = 0;
@@ -426,6 +428,17 @@ void BrickWorker::ControlLoop() {
         status_.crawl_status = "N/A";
         status_.secondary_node.clear();
       }
+      // What this brick journals meanwhile the Active brick sends: on a
+      // takeover all of it counts as sent (replayed strictly in order), so
+      // the sent mark is dropped and set afresh at the journal's end then.
+      if (::unlink((state_path_ + ".sent").c_str()) != 0 && errno != ENOENT) {
+        log::Warning("worker", brick_id_ + ": cannot remove " + state_path_ + ".sent: " +
+                                   std::strerror(errno));
+      }
+      if (Clock::now() >= next_mark_check) {
+        next_mark_check = Clock::now() + kSyncMarkInterval;
+        FollowSyncMark(cfg);
+      }
       WaitForChange(milliseconds(1000), gen);
       continue;
     }
@@ -467,6 +480,38 @@ void BrickWorker::ControlLoop() {
     WaitForChange(delay, gen);
   }
   SetState("Stopped");
+}
+
+void BrickWorker::FollowSyncMark(const SessionConfig& cfg) {
+  const std::string key = SyncMarkKey(cfg.name, id_.brick.set_index);
+  Result<std::optional<uint64_t>> mark = ReadBrickSyncMark(id_.brick.path, key);
+  if (!mark.ok()) {
+    log::Warning("worker", brick_id_ + ": " + mark.status().ToString());
+    return;
+  }
+  const uint64_t lag_ns = uint64_t{cfg.tunables.passive_lag_s} * 1000000000ull;
+  if (!mark->has_value() || **mark <= lag_ns) return;  // the Active worker has not synced yet
+  journal::ConsumerRegistry reg(id_.brick.path);
+  Result<uint64_t> cursor = reg.GetCursor(consumer_);
+  if (!cursor.ok()) return;  // registered on the next round
+  // Bounded per call (about a second of reading); the next call goes on.
+  constexpr uint64_t kMaxRecordsPerStep = 1u << 20;
+  Result<uint64_t> at = CursorAtTime(id_.brick.path, *cursor, **mark - lag_ns, kMaxRecordsPerStep);
+  if (!at.ok()) {
+    log::Warning("worker", brick_id_ + ": following the sync mark: " + at.status().ToString());
+    return;
+  }
+  if (*at <= *cursor) return;
+  Status st = reg.SetCursor(consumer_, *at);
+  if (!st.ok()) {
+    log::Warning("worker", brick_id_ + ": " + st.ToString());
+    return;
+  }
+  log::Debug("worker", brick_id_ + ": Passive cursor " + std::to_string(*cursor) + " -> " +
+                           std::to_string(*at) + " (sync mark less " +
+                           std::to_string(cfg.tunables.passive_lag_s) + " s)");
+  std::lock_guard<std::mutex> lock(mu_);
+  status_.cursor_seq = *at;
 }
 
 Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation) {
@@ -805,9 +850,28 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
   uint64_t next_repair_id = uint64_t{1} << 62;  // distinct from the producer's ids in logs
   size_t repairs_inflight = 0;
   std::vector<QueueItem> held_markers;
+  // The set's sync mark (sync_mark.h) follows the cursor, at most every
+  // kSyncMarkInterval. Failing to write it only delays the Passive bricks'
+  // journal trimming, so it is logged, not fatal.
+  const std::string mark_key = SyncMarkKey(cfg.name, id_.brick.set_index);
+  Clock::time_point next_mark_write = Clock::now();
+  bool mark_warned = false;
+  auto write_sync_mark = [&](uint64_t time_ns) {
+    if (time_ns == 0 || Clock::now() < next_mark_write) return;
+    next_mark_write = Clock::now() + kSyncMarkInterval;
+    Status st = (*vol)->SetRootXattr(mark_key, FormatSyncMark(time_ns));
+    if (!st.ok() && !mark_warned) {
+      mark_warned = true;
+      log::Warning("worker", brick_id_ + ": cannot record the sync mark for Passive bricks (" +
+                                 st.ToString() + "); their journals are kept until it works");
+    } else if (st.ok()) {
+      mark_warned = false;
+    }
+  };
   auto apply_marker = [&](const QueueItem& m) -> Status {
     if (m.window_end_seq != 0) {
       GEOREP_RETURN_IF_ERROR(reg.SetCursor(consumer_, m.window_end_seq));
+      write_sync_mark(m.newest_time_ns);
       std::lock_guard<std::mutex> lock(mu_);
       status_.cursor_seq = m.window_end_seq;
       int64_t t_s = static_cast<int64_t>(m.newest_time_ns / 1000000000ull);

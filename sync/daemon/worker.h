@@ -11,11 +11,15 @@
 //    max_inflight_batches unacknowledged; the cursor advances only past
 //    windows whose every batch is acknowledged.
 //  * Passive: registers its cursor (so its brick keeps the journal) and
-//    leaves it where it is: it never claims progress it has not made.
-//    On takeover (the Active brick of the set went offline) it replays its
-//    journal from that cursor; the receiver's ops are idempotent, so records
-//    the old Active already synced are harmless. If the journal had to drop
-//    records meanwhile (size cap), the takeover starts with a full crawl.
+//    moves it only as far as the set's Active worker has synced, less
+//    passive_lag_s, as the sync mark on the volume root says (sync_mark.h):
+//    it never claims progress nobody made. The Active worker writes that
+//    mark. On takeover (the Active brick of the set went offline) it
+//    replays its journal from that cursor, strictly in order (every record
+//    up to the takeover counts as sent, by the other brick); the receiver's
+//    ops are idempotent, so records the old Active already synced are
+//    harmless. If the journal had to drop records meanwhile (size cap), the
+//    takeover starts with a full crawl.
 //
 // Failures (connection, receiver, secondary volume, gfapi) end the current
 // connection; the worker reconnects after a bounded exponential backoff and
@@ -86,6 +90,9 @@ class BrickWorker {
   void ControlLoop();
   void StatusLoop();
   Status RunConnection(const SessionConfig& cfg, uint64_t generation);
+  // Passive: moves this brick's cursor up to the set's sync mark less
+  // passive_lag_s (sync_mark.h).
+  void FollowSyncMark(const SessionConfig& cfg);
   void SetState(const std::string& status, const std::string& cause = "");
   void WaitForChange(std::chrono::milliseconds max, uint64_t generation);
   uint64_t Generation();

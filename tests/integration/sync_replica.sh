@@ -1,12 +1,15 @@
 #!/bin/bash
 # Replica sets: with a replica-2 primary (both bricks on node 1), one worker
 # is Active and the other Passive; when the Active brick's process dies the
-# Passive worker takes over (from its own journal cursor) and changes made
-# after the takeover still reach the secondary.
+# Passive worker takes over (from its own journal cursor, which followed the
+# Active worker's sync mark) and changes made after the takeover still reach
+# the secondary.
 set -u
 source "$(dirname "$0")/sync_lib.sh"
 
 sy_setup "1:p1 1:p2" "replica 2"
+# No lag: the Passive cursor follows the sync mark as soon as it moves.
+sy_write_conf started passive_lag_s=0
 P=$SY_PM
 echo before >"$P/before"
 sy_start_daemon
@@ -18,6 +21,16 @@ GR_WAIT_S=30 gr_wait field_is "$st2" status Passive || gr_fail "second brick's w
 sy_verify 60 >/dev/null || gr_fail "initial sync did not converge"
 echo "while both up" >"$P/both"
 sy_verify 60 >/dev/null || gr_fail "changes did not converge with one Active worker"
+
+# The Active worker records how far it synced on the volume root (the sync
+# mark, replicated to both bricks); the Passive worker's cursor follows it,
+# so its journal is not kept forever and a takeover replays little.
+mark_key=trusted.georep.$SY_SESSION.set0.synced
+has_mark() { getfattr --absolute-names -n "$mark_key" "$(gr_brick_path 1 p2)" >/dev/null 2>&1; }
+GR_WAIT_S=30 gr_wait has_mark || gr_fail "no sync mark $mark_key on the Passive brick's root"
+cursor_moved() { [ "$(sy_status_field cursor_seq "$st2")" -gt 0 ] 2>/dev/null; }
+GR_WAIT_S=30 gr_wait cursor_moved || gr_fail "the Passive cursor did not follow the sync mark (cursor_seq=$(sy_status_field cursor_seq "$st2"))"
+gr_log "Passive cursor follows the sync mark: $(sy_status_field cursor_seq "$st2")"
 
 # Kill the Active brick's process (by pid): the Passive worker takes over.
 pid=$(gr_brick_pid "$(gr_node_ip 1):$(gr_brick_path 1 p1)" pv)

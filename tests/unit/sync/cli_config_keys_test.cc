@@ -86,6 +86,7 @@ TEST(ConfigKeys, DefaultsMatchTheDaemonsDefaults) {
   EXPECT_EQ(std::to_string(t.ssh_timeout_s), FindConfigKey("ssh_timeout_s")->default_value);
   EXPECT_EQ(std::to_string(t.keepalive_s), FindConfigKey("keepalive_s")->default_value);
   EXPECT_EQ(std::to_string(t.role_check_interval_s), FindConfigKey("role_check_interval_s")->default_value);
+  EXPECT_EQ(std::to_string(t.passive_lag_s), FindConfigKey("passive_lag_s")->default_value);
   EXPECT_EQ(t.log_level, FindConfigKey("log_level")->default_value);
   EXPECT_EQ(std::string(t.batch_fsync ? "yes" : "no"), FindConfigKey("batch_fsync")->default_value);
 }
