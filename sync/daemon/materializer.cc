@@ -15,8 +15,10 @@ namespace {
 constexpr size_t kChunkHeadroom = 256;
 // Ranges up to this size are read without SEEK_DATA/SEEK_HOLE.
 constexpr uint64_t kSmallRange = 128 * 1024;
-// Chunks of one extent read concurrently.
-constexpr size_t kReadAhead = 3;
+// Chunks of one extent read concurrently (8 MiB in flight per worker).
+// With 3 the producer spent 3.4 s of 4.3 s reading a 1 GiB file and never
+// waited for the receiver; with 8 it waits for the receiver most of the time.
+constexpr size_t kReadAhead = 8;
 }  // namespace
 
 Materializer::Materializer(DataSource* source, MaterializerLimits limits, BatchSink sink)
