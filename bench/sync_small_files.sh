@@ -32,7 +32,7 @@ t_end=$(date +%s.%N)
 # started right away and comparing until equal, agrees.
 sy_wait_files "$SB/small" "$N" 4096 120 "$GR_DIR/t_brick" &
 poller=$!
-sy_verify 60 >/dev/null || gr_fail "verifier never agreed"
+sy_verify 60 >/dev/null || { kill "$poller"; gr_fail "verifier never agreed"; }
 t_verify=$(date +%s.%N)
 wait "$poller" || gr_fail "files never all arrived in the secondary's brick"
 t_brick=$(cat "$GR_DIR/t_brick")

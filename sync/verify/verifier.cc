@@ -213,6 +213,14 @@ Status Verifier::WalkSide(int k, Snapshot* snap) {
     return Status::Ok();
   }
   Result<Scan> scan = side.volume->Walk(options_.root);
+  if (!scan.ok() && k == 1 && scan.status().code() == Code::kNotFound) {
+    // The compared directory is not on the secondary (yet): a difference
+    // like any missing entry, which --wait-until-equal waits out; only a
+    // path missing on the primary is a usage error.
+    snap->entries.clear();
+    snap->objects.clear();
+    return Status::Ok();
+  }
   if (!scan.ok()) return scan.status();
   snap->entries = std::move(scan->entries);
   snap->objects = std::move(scan->objects);

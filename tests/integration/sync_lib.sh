@@ -119,11 +119,15 @@ sy_status_field() {  # KEY [file]
 sy_has_status() { [ -n "$(sy_status_file)" ]; }
 sy_field_is() { [ "$(sy_status_field "$1")" = "$2" ]; }
 
-# sy_verify SECONDS: georep-verify until equal; prints differences on failure.
+# sy_verify [SECONDS [ARGS...]]: georep-verify until equal (at most SECONDS,
+# default 60), with extra georep-verify ARGS (e.g. --path DIR); prints the
+# differences on failure.
 sy_verify() {
+  local wait=${1:-60}
+  shift $(($# > 0 ? 1 : 0))
   gr_ns "$SY_VERIFY" --primary pv --primary-server "$(gr_node_ip 1)" \
     --secondary sv --secondary-server "$(gr_node_ip 2)" \
-    --gfapi-log "$GR_DIR/n1/log/verify.log" --wait-until-equal "${1:-60}"
+    --gfapi-log "$GR_DIR/n1/log/verify.log" --wait-until-equal "$wait" "$@"
 }
 
 # sy_wait_files DIR COUNT SIZE TIMEOUT_S [STAMP_FILE]: waits until DIR (in a

@@ -101,6 +101,8 @@ vt_case extra-file '^/d1/extra: extra on secondary \(file\)' \
   'echo 1 >"$sm/d1/extra"' 'rm "$sm/d1/extra" && keep_mtime d1'
 vt_case renamed-dir '^/many: missing on secondary \(directory, with 20 entries below it\)' \
   'mv "$sm/many" "$sm/many2"' 'mv "$sm/many2" "$sm/many" && keep_mtime .'
+vt_case path-missing-on-secondary '^/many: missing on secondary \(directory, with 20 entries below it\)' \
+  'mv "$sm/many" "$sm/many2"' 'mv "$sm/many2" "$sm/many" && keep_mtime .' --path /many
 vt_case dir-mtime-when-asked '^/d1: mtime differs' \
   'touch -d "2001-01-01" "$sm/d1"' 'keep_mtime d1' --dir-mtime
 
