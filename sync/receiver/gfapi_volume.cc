@@ -756,7 +756,10 @@ Status GfapiVolume::Write(const Gfid& gfid, uint64_t offset, std::string_view da
   {
     std::unique_lock<std::mutex> lock(async_->mu);
     auto end = async_->max_end.find(gfid);
-    const bool overlaps = end != async_->max_end.end() && offset < end->second;
+    // A refused direct write that Drain has not redone yet may overlap this
+    // one and must land first.
+    const bool overlaps = (end != async_->max_end.end() && offset < end->second) ||
+                          !async_->refused_direct.empty();
     if (overlaps) {
       lock.unlock();
       Drain(gfid);
