@@ -854,12 +854,19 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
   // kSyncMarkInterval. Failing to write it only delays the Passive bricks'
   // journal trimming, so it is logged, not fatal.
   const std::string mark_key = SyncMarkKey(cfg.name, id_.brick.set_index);
+  // The newest time acknowledged is kept pending and written once the
+  // interval allows, also when no further window comes (flush_sync_mark
+  // runs on every turn of the sender loop): the last window's time must
+  // reach the Passive bricks, or they stay behind it for good.
   Clock::time_point next_mark_write = Clock::now();
+  uint64_t mark_pending_ns = 0;
+  uint64_t mark_written_ns = 0;
   bool mark_warned = false;
-  auto write_sync_mark = [&](uint64_t time_ns) {
-    if (time_ns == 0 || Clock::now() < next_mark_write) return;
+  auto flush_sync_mark = [&] {
+    if (mark_pending_ns <= mark_written_ns || Clock::now() < next_mark_write) return;
     next_mark_write = Clock::now() + kSyncMarkInterval;
-    Status st = (*vol)->SetRootXattr(mark_key, FormatSyncMark(time_ns));
+    Status st = (*vol)->SetRootXattr(mark_key, FormatSyncMark(mark_pending_ns));
+    if (st.ok()) mark_written_ns = mark_pending_ns;
     if (!st.ok() && !mark_warned) {
       mark_warned = true;
       log::Warning("worker", brick_id_ + ": cannot record the sync mark for Passive bricks (" +
@@ -871,7 +878,8 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
   auto apply_marker = [&](const QueueItem& m) -> Status {
     if (m.window_end_seq != 0) {
       GEOREP_RETURN_IF_ERROR(reg.SetCursor(consumer_, m.window_end_seq));
-      write_sync_mark(m.newest_time_ns);
+      mark_pending_ns = std::max(mark_pending_ns, m.newest_time_ns);
+      flush_sync_mark();
       std::lock_guard<std::mutex> lock(mu_);
       status_.cursor_seq = m.window_end_seq;
       int64_t t_s = static_cast<int64_t>(m.newest_time_ns / 1000000000ull);
@@ -1112,6 +1120,7 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
       paused = cfg_.state == SessionState::kPaused;
     }
     SetState(paused ? "Paused" : "Active");
+    flush_sync_mark();
     if (paused) idle_ = false;
     // Pull batches until the in-flight window is full (none while paused:
     // the producer then stops at the queue's capacity).
