@@ -98,6 +98,14 @@ class FakeSource : public DataSource {
   }
 };
 
+// A regular file `g` of `size` bytes, all hole until extents are added.
+FakeObject& RegularFile(FakeSource* src, Gfid g, uint64_t size, uint32_t perm = 0644) {
+  FakeObject& o = src->objects[g];
+  o.st.mode = S_IFREG | perm;
+  o.st.size = size;
+  return o;
+}
+
 struct Collected {
   std::vector<protocol::Batch> batches;
   std::vector<protocol::Op> ops() const {
@@ -128,9 +136,7 @@ PlanItem DataItem(Gfid g, uint64_t b, uint64_t e) {
 
 TEST(Materializer, HolesStayHolesAndDataIsSentOnlyForExtents) {
   FakeSource src;
-  FakeObject& o = src.objects[G(1)];
-  o.st.mode = S_IFREG | 0644;
-  o.st.size = 1000000;
+  FakeObject& o = RegularFile(&src, G(1), 1000000);
   o.extents[300000] = std::string(50, 'x');
   o.extents[700000] = std::string(10, 'y');
   Collected c;
@@ -151,10 +157,8 @@ TEST(Materializer, HolesStayHolesAndDataIsSentOnlyForExtents) {
 
 TEST(Materializer, SmallFileIsReadWholeWithoutSeeksOrTruncate) {
   FakeSource src;
-  FakeObject& o = src.objects[G(1)];
-  o.st.mode = S_IFREG | 0640;
+  FakeObject& o = RegularFile(&src, G(1), 4096, 0640);
   o.st.uid = 7;
-  o.st.size = 4096;
   o.st.mtime_ns = 123;
   o.extents[0] = std::string(4096, 'q');
   Collected c;
@@ -179,9 +183,7 @@ TEST(Materializer, SmallFileIsReadWholeWithoutSeeksOrTruncate) {
 // is journaled and sent with the next window.
 TEST(Materializer, TruncateSendsTheSizeTheStatSawNotALaterOne) {
   FakeSource src;
-  FakeObject& o = src.objects[G(1)];
-  o.st.mode = S_IFREG | 0644;
-  o.st.size = 5000;
+  FakeObject& o = RegularFile(&src, G(1), 5000);
   o.extents[0] = std::string(5000, 'd');
   ObjectStat grown = o.st;
   grown.size = 3 * 1024 * 1024;
@@ -198,9 +200,7 @@ TEST(Materializer, TruncateSendsTheSizeTheStatSawNotALaterOne) {
 
 TEST(Materializer, SmallOverwriteInBigFileSendsOnlyTheRange) {
   FakeSource src;
-  FakeObject& o = src.objects[G(1)];
-  o.st.mode = S_IFREG | 0644;
-  o.st.size = 1ull << 30;
+  FakeObject& o = RegularFile(&src, G(1), 1ull << 30);
   o.extents[0] = std::string(8192, 'a');  // the rest is a hole in this fake
   Collected c;
   Materializer m = Make(&src, &c);
@@ -211,9 +211,7 @@ TEST(Materializer, SmallOverwriteInBigFileSendsOnlyTheRange) {
 
 TEST(Materializer, LargeDataIsSplitIntoChunksAndBatchesWithinLimits) {
   FakeSource src;
-  FakeObject& o = src.objects[G(1)];
-  o.st.mode = S_IFREG | 0644;
-  o.st.size = 3 * protocol::kMaxDataChunk + 7;
+  FakeObject& o = RegularFile(&src, G(1), 3 * protocol::kMaxDataChunk + 7);
   o.extents[0] = std::string(o.st.size, 'z');
   Collected c;
   MaterializerLimits limits;
