@@ -94,6 +94,9 @@ Status SaveWorkerState(const std::string& path, const WorkerState& s) {
 // records in the journal now".
 constexpr uint64_t kSentMarkReserve = 512;
 
+// The sent mark lives beside the worker's state file.
+std::string SentMarkPath(const std::string& state_path) { return state_path + ".sent"; }
+
 std::optional<uint64_t> LoadSentMark(const std::string& path) {
   auto text = ReadFile(path);
   if (!text.ok()) return std::nullopt;
@@ -431,9 +434,9 @@ void BrickWorker::ControlLoop() {
       // What this brick journals meanwhile the Active brick sends: on a
       // takeover all of it counts as sent (replayed strictly in order), so
       // the sent mark is dropped and set afresh at the journal's end then.
-      if (::unlink((state_path_ + ".sent").c_str()) != 0 && errno != ENOENT) {
-        log::Warning("worker", brick_id_ + ": cannot remove " + state_path_ + ".sent: " +
-                                   std::strerror(errno));
+      const std::string sent_path = SentMarkPath(state_path_);
+      if (::unlink(sent_path.c_str()) != 0 && errno != ENOENT) {
+        log::Warning("worker", brick_id_ + ": cannot remove " + sent_path + ": " + std::strerror(errno));
       }
       if (Clock::now() >= next_mark_check) {
         next_mark_check = Clock::now() + kSyncMarkInterval;
@@ -547,7 +550,7 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
     }
   }
   const bool need_crawl = !wstate.crawl_done;
-  const std::string sent_path = state_path_ + ".sent";
+  const std::string sent_path = SentMarkPath(state_path_);
   uint64_t sent_mark = 0;
   if (auto m = LoadSentMark(sent_path)) {
     sent_mark = *m;
@@ -866,13 +869,13 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
     if (mark_pending_ns <= mark_written_ns || Clock::now() < next_mark_write) return;
     next_mark_write = Clock::now() + kSyncMarkInterval;
     Status st = (*vol)->SetRootXattr(mark_key, FormatSyncMark(mark_pending_ns));
-    if (st.ok()) mark_written_ns = mark_pending_ns;
-    if (!st.ok() && !mark_warned) {
+    if (st.ok()) {
+      mark_written_ns = mark_pending_ns;
+      mark_warned = false;
+    } else if (!mark_warned) {
       mark_warned = true;
       log::Warning("worker", brick_id_ + ": cannot record the sync mark for Passive bricks (" +
                                  st.ToString() + "); their journals are kept until it works");
-    } else if (st.ok()) {
-      mark_warned = false;
     }
   };
   auto apply_marker = [&](const QueueItem& m) -> Status {
