@@ -32,21 +32,24 @@ t_end=$(date +%s.%N)
 # started right away and comparing until equal, agrees.
 sy_wait_files "$SB/small" "$N" 4096 120 "$GR_DIR/t_brick" &
 poller=$!
-sy_verify 60 >/dev/null || { kill "$poller"; gr_fail "verifier never agreed"; }
+sy_verify 60 --json >"$GR_DIR/verify.json" || { kill "$poller"; gr_fail "verifier never agreed"; }
 t_verify=$(date +%s.%N)
 wait "$poller" || gr_fail "files never all arrived in the secondary's brick"
 t_brick=$(cat "$GR_DIR/t_brick")
 t_base0=$(date +%s.%N)
 sy_verify 1 >/dev/null || gr_fail "verifier disagreed on a second pass"
 t_base1=$(date +%s.%N)
-python3 - "$N" "$t_write0" "$t_end" "$t_brick" "$t_verify" "$t_base0" "$t_base1" <<'PY'
-import sys
-n = int(sys.argv[1]); w0, we, tb, tv, b0, b1 = map(float, sys.argv[2:])
+python3 - "$N" "$t_write0" "$t_end" "$t_brick" "$t_verify" "$t_base0" "$t_base1" "$GR_DIR/verify.json" <<'PY'
+import json, sys
+n = int(sys.argv[1]); w0, we, tb, tv, b0, b1 = map(float, sys.argv[2:8])
+v = json.load(open(sys.argv[8]))
 base = b1 - b0
 print("sync_small_files files=%d x 4 KiB" % n)
 print("  writer: %.2f s (%.0f files/s through FUSE)" % (we - w0, n / (we - w0)))
 print("  writer end -> all files complete in the secondary brick: %.3f s" % (tb - we))
 print("  writer end -> georep-verify agrees: %.3f s  (target <= 0.5 s: %s)" % (tv - we, "MET" if tv - we <= 0.5 else "MISSED"))
+print("    the verifier: %d passes in %.3f s after connecting; the confirming one began at %.3f s"
+      % (v["passes"], v["seconds"], v["confirming_pass_started_seconds"]))
 print("  baseline, one georep-verify pass on identical volumes: %.3f s; ratio %.2fx" % (base, (tv - we) / base))
 PY
 sy_stop_daemon TERM
