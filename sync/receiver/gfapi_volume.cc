@@ -44,6 +44,9 @@ constexpr int kCliTimeoutS = 60;
 // Open write fds kept per batch; more are closed early (bounds fd use when a
 // batch touches many small files).
 constexpr size_t kMaxCachedFds = 128;
+// Objects kept per batch (Resolve); a batch holds at most batch_max_ops ops,
+// so this bounds only pathological senders.
+constexpr size_t kMaxCachedObjects = 4096;
 // Asynchronous writes allowed in flight at once, by count and by bytes.
 constexpr int kMaxWritesInFlight = 16;
 constexpr uint64_t kMaxBytesInFlight = 16ull * 1024 * 1024;
@@ -66,21 +69,6 @@ int Errno() {
 }
 
 Status Fail(const std::string& what) { return Status::FromErrno(Errno(), what); }
-
-struct ObjectCloser {
-  void operator()(glfs_object* o) const { glfs_h_close(o); }
-};
-using Object = std::unique_ptr<glfs_object, ObjectCloser>;
-
-// The object for `gfid`. Without `st` an object already in gfapi's inode
-// table is returned without asking the bricks (saves a round trip per op);
-// the fop that follows fails with ENOENT if the object is gone by now.
-Result<Object> Resolve(glfs_t* fs, const Gfid& gfid, struct stat* st) {
-  glfs_object* o = glfs_h_create_from_handle(fs, const_cast<unsigned char*>(gfid.data()),
-                                             GFAPI_HANDLE_LENGTH, st);
-  if (o == nullptr) return Fail("GFID " + GfidToString(gfid));
-  return Object(o);
-}
 
 int64_t ToNs(const struct timespec& ts) {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
@@ -406,8 +394,58 @@ GfapiVolume::~GfapiVolume() {
   glfs_fini(fs_);
 }
 
+void GfapiVolume::ObjectCloser::operator()(glfs_object* o) const { glfs_h_close(o); }
+
+Result<GfapiVolume::Object> GfapiVolume::Resolve(const Gfid& gfid) {
+  {
+    std::lock_guard<std::mutex> lock(objects_mu_);
+    auto it = objects_.find(gfid);
+    if (it != objects_.end()) {
+      if (glfs_object* copy = glfs_object_copy(it->second)) return Object(copy);
+    }
+  }
+  // Without a stat, gfapi returns an object already in its inode table
+  // without asking the bricks; the fop that follows fails with ENOENT if the
+  // object is gone by now.
+  glfs_object* found = glfs_h_create_from_handle(fs_, const_cast<unsigned char*>(gfid.data()),
+                                                 GFAPI_HANDLE_LENGTH, nullptr);
+  if (found == nullptr) return Fail("GFID " + GfidToString(gfid));
+  Object o(found);
+  std::lock_guard<std::mutex> lock(objects_mu_);
+  if (objects_.size() < kMaxCachedObjects && objects_.count(gfid) == 0) {
+    if (glfs_object* copy = glfs_object_copy(o.get())) objects_.emplace(gfid, copy);
+  }
+  return o;
+}
+
+void GfapiVolume::ForgetObject(const Gfid& gfid) {
+  glfs_object* o = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(objects_mu_);
+    auto it = objects_.find(gfid);
+    if (it == objects_.end()) return;
+    o = it->second;
+    objects_.erase(it);
+  }
+  glfs_h_close(o);
+}
+
+void GfapiVolume::ForgetAllObjects() {
+  std::map<Gfid, glfs_object*> objects;
+  {
+    std::lock_guard<std::mutex> lock(objects_mu_);
+    objects.swap(objects_);
+  }
+  for (auto& [gfid, o] : objects) glfs_h_close(o);
+}
+
+Status GfapiVolume::ForgetOnFailure(const Gfid& gfid, Status st) {
+  if (!st.ok()) ForgetObject(gfid);
+  return st;
+}
+
 Result<ObjectAttr> GfapiVolume::Lookup(const Gfid& pargfid, const std::string& name) {
-  Result<Object> parent = Resolve(fs_, pargfid, nullptr);
+  Result<Object> parent = Resolve(pargfid);
   if (!parent.ok()) return parent.status().Annotate("parent directory");
   struct stat st;
   errno = 0;
@@ -424,11 +462,11 @@ Result<ObjectAttr> GfapiVolume::Lookup(const Gfid& pargfid, const std::string& n
 Result<ObjectAttr> GfapiVolume::Stat(const Gfid& gfid) {
   Drain(gfid);
   struct stat st;
-  Result<Object> o = Resolve(fs_, gfid, nullptr);
+  Result<Object> o = Resolve(gfid);
   if (!o.ok()) return o.status();
   // Always ask the bricks: the applier's replay rules depend on whether the
   // object exists now.
-  if (glfs_h_stat(fs_, o->get(), &st) != 0) return Fail("stat GFID " + GfidToString(gfid));
+  if (glfs_h_stat(fs_, o->get(), &st) != 0) return ForgetOnFailure(gfid, Fail("stat GFID " + GfidToString(gfid)));
   return FromStat(gfid, st);
 }
 
@@ -440,7 +478,10 @@ Status GfapiVolume::CreateEntry(const protocol::EntryCreateOp& op) {
     return Status::FromErrno(ENOENT, "parent directory GFID " + GfidToString(op.pargfid) +
                                          " does not exist on the secondary");
   };
-  Result<Object> parent = Resolve(fs_, op.pargfid, nullptr);
+  // The entry will be a new inode: an object kept for this GFID (a replay
+  // recreating what an earlier op of the batch removed) is not it.
+  ForgetObject(op.gfid);
+  Result<Object> parent = Resolve(op.pargfid);
   if (!parent.ok()) {
     if (parent.status().err() == ENOENT) return no_parent();
     return parent.status().Annotate("parent directory");
@@ -456,38 +497,44 @@ Status GfapiVolume::CreateEntry(const protocol::EntryCreateOp& op) {
       struct stat st;
       if (glfs_h_stat(fs_, parent->get(), &st) != 0) return no_parent();
     }
-    return Status::FromErrno(e, "create with GFID " + GfidToString(op.gfid));
+    return ForgetOnFailure(op.pargfid, Status::FromErrno(e, "create with GFID " + GfidToString(op.gfid)));
   }
   return Status::Ok();
 }
 
 Status GfapiVolume::Link(const Gfid& gfid, const Gfid& pargfid, const std::string& name) {
-  Result<Object> target = Resolve(fs_, gfid, nullptr);
+  Result<Object> target = Resolve(gfid);
   if (!target.ok()) return target.status().Annotate("link target");
-  Result<Object> parent = Resolve(fs_, pargfid, nullptr);
+  Result<Object> parent = Resolve(pargfid);
   if (!parent.ok()) return parent.status().Annotate("parent directory");
-  if (glfs_h_link(fs_, target->get(), parent->get(), name.c_str()) != 0) return Fail("link");
+  if (glfs_h_link(fs_, target->get(), parent->get(), name.c_str()) != 0) {
+    Status st = Fail("link");
+    ForgetObject(pargfid);
+    return ForgetOnFailure(gfid, st);
+  }
   return Status::Ok();
 }
 
 Status GfapiVolume::Rename(const Gfid& old_pargfid, const std::string& old_name,
                            const Gfid& new_pargfid, const std::string& new_name) {
-  Result<Object> from = Resolve(fs_, old_pargfid, nullptr);
+  Result<Object> from = Resolve(old_pargfid);
   if (!from.ok()) return from.status().Annotate("source directory");
-  Result<Object> to = Resolve(fs_, new_pargfid, nullptr);
+  Result<Object> to = Resolve(new_pargfid);
   if (!to.ok()) return to.status().Annotate("target directory");
   if (glfs_h_rename(fs_, from->get(), old_name.c_str(), to->get(), new_name.c_str()) != 0) {
-    return Fail("rename");
+    Status st = Fail("rename");
+    ForgetObject(old_pargfid);
+    return ForgetOnFailure(new_pargfid, st);
   }
   return Status::Ok();
 }
 
 Status GfapiVolume::Unlink(const Gfid& pargfid, const std::string& name) {
-  Result<Object> parent = Resolve(fs_, pargfid, nullptr);
+  Result<Object> parent = Resolve(pargfid);
   if (!parent.ok()) return parent.status().Annotate("parent directory");
   // glfs_h_unlink removes directories (rmdir) and other entries (unlink)
   // alike; the applier has checked the type.
-  if (glfs_h_unlink(fs_, parent->get(), name.c_str()) != 0) return Fail("unlink");
+  if (glfs_h_unlink(fs_, parent->get(), name.c_str()) != 0) return ForgetOnFailure(pargfid, Fail("unlink"));
   return Status::Ok();
 }
 
@@ -549,7 +596,7 @@ Result<GfapiVolume::FdLease> GfapiVolume::WriteFd(const Gfid& gfid, bool direct)
       deferred_errors_.emplace_back(victim->first, std::move(st));
     }
   }
-  Result<Object> o = Resolve(fs_, gfid, nullptr);
+  Result<Object> o = Resolve(gfid);
   if (!o.ok()) return o.status();
   glfs_fd_t* fd = nullptr;
   if (direct) {
@@ -568,8 +615,8 @@ Result<GfapiVolume::FdLease> GfapiVolume::WriteFd(const Gfid& gfid, bool direct)
   }
   if (fd == nullptr) {
     const int e = Errno();
-    return Status::FromErrno(e, "open GFID " + GfidToString(gfid) + " for writing" +
-                                    (e == EISDIR || e == EINVAL ? " (not a regular file)" : ""));
+    return ForgetOnFailure(gfid, Status::FromErrno(e, "open GFID " + GfidToString(gfid) + " for writing" +
+                                    (e == EISDIR || e == EINVAL ? " (not a regular file)" : "")));
   }
   std::lock_guard<std::mutex> lock(fds_mu_);
   // Ops on one GFID never run at once (Volume's contract), so nobody opened
@@ -713,7 +760,7 @@ Status GfapiVolume::Write(const Gfid& gfid, uint64_t offset, std::string_view da
     // small file. It is synchronous, and without write-behind in the graph
     // (RemoveWriteBehind) it returns once the brick has the data.
     Drain(gfid);  // an earlier asynchronous write to the file lands first
-    Result<Object> o = Resolve(fs_, gfid, nullptr);
+    Result<Object> o = Resolve(gfid);
     if (!o.ok()) return o.status();
     errno = 0;
     const auto n = static_cast<ssize_t>(glfs_h_anonymous_write(
@@ -726,15 +773,15 @@ Status GfapiVolume::Write(const Gfid& gfid, uint64_t offset, std::string_view da
       const bool not_regular =
           glfs_h_stat(fs_, o->get(), &st) == 0 && !S_ISREG(st.st_mode);
       if (not_regular) e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-      return Status::FromErrno(e, "write GFID " + GfidToString(gfid) + " at " +
+      return ForgetOnFailure(gfid, Status::FromErrno(e, "write GFID " + GfidToString(gfid) + " at " +
                                       std::to_string(offset) +
-                                      (not_regular ? " (not a regular file)" : ""));
+                                      (not_regular ? " (not a regular file)" : "")));
     }
     if (static_cast<size_t>(n) != data.size()) {
-      return Status::FromErrno(EIO, "write GFID " + GfidToString(gfid) + " at " +
+      return ForgetOnFailure(gfid, Status::FromErrno(EIO, "write GFID " + GfidToString(gfid) + " at " +
                                         std::to_string(offset) + ": short write of " +
                                         std::to_string(n) + " of " +
-                                        std::to_string(data.size()) + " bytes");
+                                        std::to_string(data.size()) + " bytes"));
     }
     return Status::Ok();
   }
@@ -771,8 +818,8 @@ Status GfapiVolume::Write(const Gfid& gfid, uint64_t offset, std::string_view da
               async_->bytes_in_flight + data.size() <= kMaxBytesInFlight);
     });
     if (!room) {
-      return Status::FromErrno(ETIMEDOUT, "write GFID " + GfidToString(gfid) + ": earlier writes "
-                               "did not complete within " + std::to_string(kAsyncWaitLimitS) + " s");
+      return ForgetOnFailure(gfid, Status::FromErrno(ETIMEDOUT, "write GFID " + GfidToString(gfid) + ": earlier writes "
+                               "did not complete within " + std::to_string(kAsyncWaitLimitS) + " s"));
     }
     ++async_->in_flight;
     async_->bytes_in_flight += data.size();
@@ -792,18 +839,18 @@ Status GfapiVolume::Write(const Gfid& gfid, uint64_t offset, std::string_view da
       async_->per_file.erase(gfid);
       async_->max_end.erase(gfid);
     }
-    return Status::FromErrno(err, "write GFID " + GfidToString(gfid) + " at " +
-                                      std::to_string(offset));
+    return ForgetOnFailure(gfid, Status::FromErrno(err, "write GFID " + GfidToString(gfid) + " at " +
+                                      std::to_string(offset)));
   }
   return Status::Ok();
 }
 
 Result<std::string> GfapiVolume::Read(const Gfid& gfid, uint64_t offset, uint64_t length) {
   Drain(gfid);
-  Result<Object> o = Resolve(fs_, gfid, nullptr);
+  Result<Object> o = Resolve(gfid);
   if (!o.ok()) return o.status();
   glfs_fd_t* fd = glfs_h_open(fs_, o->get(), O_RDONLY);
-  if (fd == nullptr) return Fail("open GFID " + GfidToString(gfid) + " for reading");
+  if (fd == nullptr) return ForgetOnFailure(gfid, Fail("open GFID " + GfidToString(gfid) + " for reading"));
   std::string out(length, '\0');
   size_t done = 0;
   Status st = Status::Ok();
@@ -829,7 +876,7 @@ Status GfapiVolume::Truncate(const Gfid& gfid, uint64_t size) {
   Result<FdLease> fd = WriteFd(gfid);
   if (!fd.ok()) return fd.status();
   if (glfs_ftruncate(fd->get(), static_cast<off_t>(size), nullptr, nullptr) != 0) {
-    return Fail("truncate GFID " + GfidToString(gfid) + " to " + std::to_string(size));
+    return ForgetOnFailure(gfid, Fail("truncate GFID " + GfidToString(gfid) + " to " + std::to_string(size)));
   }
   return Status::Ok();
 }
@@ -839,7 +886,7 @@ Status GfapiVolume::PunchHole(const Gfid& gfid, uint64_t offset, uint64_t length
   Result<FdLease> fd = WriteFd(gfid);
   if (!fd.ok()) return fd.status();
   if (glfs_discard(fd->get(), static_cast<off_t>(offset), static_cast<size_t>(length)) != 0) {
-    return Fail("punch hole in GFID " + GfidToString(gfid));
+    return ForgetOnFailure(gfid, Fail("punch hole in GFID " + GfidToString(gfid)));
   }
   return Status::Ok();
 }
@@ -849,7 +896,7 @@ Status GfapiVolume::Zerofill(const Gfid& gfid, uint64_t offset, uint64_t length)
   Result<FdLease> fd = WriteFd(gfid);
   if (!fd.ok()) return fd.status();
   if (glfs_zerofill(fd->get(), static_cast<off_t>(offset), static_cast<off_t>(length)) != 0) {
-    return Fail("zerofill GFID " + GfidToString(gfid));
+    return ForgetOnFailure(gfid, Fail("zerofill GFID " + GfidToString(gfid)));
   }
   return Status::Ok();
 }
@@ -860,7 +907,7 @@ Status GfapiVolume::Allocate(const Gfid& gfid, bool keep_size, uint64_t offset, 
   if (!fd.ok()) return fd.status();
   if (glfs_fallocate(fd->get(), keep_size ? 1 : 0, static_cast<off_t>(offset),
                      static_cast<size_t>(length)) != 0) {
-    return Fail("fallocate GFID " + GfidToString(gfid));
+    return ForgetOnFailure(gfid, Fail("fallocate GFID " + GfidToString(gfid)));
   }
   return Status::Ok();
 }
@@ -869,7 +916,7 @@ Status GfapiVolume::Fsync(const Gfid& gfid) {
   Drain(gfid);
   Result<FdLease> fd = WriteFd(gfid);
   if (!fd.ok()) return fd.status();
-  if (glfs_fsync(fd->get(), nullptr, nullptr) != 0) return Fail("fsync GFID " + GfidToString(gfid));
+  if (glfs_fsync(fd->get(), nullptr, nullptr) != 0) return ForgetOnFailure(gfid, Fail("fsync GFID " + GfidToString(gfid)));
   return Status::Ok();
 }
 
@@ -941,12 +988,14 @@ std::vector<std::pair<Gfid, Status>> GfapiVolume::FlushAll() {
   for (auto& [gfid, c] : fds) {
     if (!CloseCached(c)) errors.emplace_back(gfid, Fail("close GFID " + GfidToString(gfid)));
   }
+  // Objects are kept for one batch (Resolve).
+  ForgetAllObjects();
   return errors;
 }
 
 Status GfapiVolume::Setattr(const Gfid& gfid, uint32_t mask, const ObjectAttr& attr) {
   Drain(gfid);
-  Result<Object> o = Resolve(fs_, gfid, nullptr);
+  Result<Object> o = Resolve(gfid);
   if (!o.ok()) return o.status();
   struct stat st{};
   st.st_mode = attr.mode;
@@ -969,27 +1018,27 @@ Status GfapiVolume::Setattr(const Gfid& gfid, uint32_t mask, const ObjectAttr& a
                 protocol::kSetGid == GFAPI_SET_ATTR_GID && protocol::kSetAtime == GFAPI_SET_ATTR_ATIME &&
                 protocol::kSetMtime == GFAPI_SET_ATTR_MTIME);
   if (glfs_h_setattrs(fs_, o->get(), &st, static_cast<int>(mask)) != 0) {
-    return Fail("setattr GFID " + GfidToString(gfid));
+    return ForgetOnFailure(gfid, Fail("setattr GFID " + GfidToString(gfid)));
   }
   return Status::Ok();
 }
 
 Status GfapiVolume::Setxattr(const Gfid& gfid, const std::string& name, std::string_view value) {
   Drain(gfid);
-  Result<Object> o = Resolve(fs_, gfid, nullptr);
+  Result<Object> o = Resolve(gfid);
   if (!o.ok()) return o.status();
   if (glfs_h_setxattrs(fs_, o->get(), name.c_str(), value.data(), value.size(), 0) != 0) {
-    return Fail("setxattr " + protocol::PrintableName(name) + " on GFID " + GfidToString(gfid));
+    return ForgetOnFailure(gfid, Fail("setxattr " + protocol::PrintableName(name) + " on GFID " + GfidToString(gfid)));
   }
   return Status::Ok();
 }
 
 Status GfapiVolume::Removexattr(const Gfid& gfid, const std::string& name) {
   Drain(gfid);
-  Result<Object> o = Resolve(fs_, gfid, nullptr);
+  Result<Object> o = Resolve(gfid);
   if (!o.ok()) return o.status();
   if (glfs_h_removexattrs(fs_, o->get(), name.c_str()) != 0) {
-    return Fail("removexattr " + protocol::PrintableName(name) + " on GFID " + GfidToString(gfid));
+    return ForgetOnFailure(gfid, Fail("removexattr " + protocol::PrintableName(name) + " on GFID " + GfidToString(gfid)));
   }
   return Status::Ok();
 }

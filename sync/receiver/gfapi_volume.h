@@ -23,6 +23,7 @@
 
 struct glfs;
 struct glfs_fd;
+struct glfs_object;
 struct glfs_stat;
 
 namespace georep::receiver {
@@ -156,6 +157,26 @@ class GfapiVolume final : public Volume {
   static void OnWriteDone(::glfs_fd* fd, ssize_t ret, ::glfs_stat* pre,
                           ::glfs_stat* post, void* data);
 
+  struct ObjectCloser {
+    void operator()(glfs_object* o) const;
+  };
+  using Object = std::unique_ptr<glfs_object, ObjectCloser>;
+  // The object of `gfid`, from the batch's object cache or gfapi.
+  //
+  // Why a cache of our own: gfapi looks an object up again on every resolve
+  // when its inode reached gfapi's table by a nameless lookup after a
+  // gfid-access create (measured: a new file's create, data and attributes
+  // cost three LOOKUPs at the brick, two with the object kept between the
+  // data and the attributes). The cache lives for one batch (FlushAll
+  // empties it): a batch's ops on one GFID are ordered by the apply plan,
+  // a create of a GFID drops its entry (the entry will be a new inode), and
+  // a failed op drops the objects it used, so a retry looks them up afresh.
+  Result<Object> Resolve(const Gfid& gfid);
+  void ForgetObject(const Gfid& gfid);
+  void ForgetAllObjects();
+  // `st`, after dropping gfid's cached object when `st` is a failure.
+  Status ForgetOnFailure(const Gfid& gfid, Status st);
+
   glfs* fs_;
   protocol::Uuid volume_id_;
   bool fini_on_destroy_;
@@ -171,6 +192,8 @@ class GfapiVolume final : public Volume {
   std::map<Gfid, CachedFd> fds_;
   // Close errors of fds evicted from the cache before Close/FlushAll.
   std::vector<std::pair<Gfid, Status>> deferred_errors_;
+  std::mutex objects_mu_;  // guards objects_
+  std::map<Gfid, glfs_object*> objects_;
   // Heap-allocated: a callback that never came (Drain timed out) must not
   // find it freed.
   AsyncState* async_ = new AsyncState();

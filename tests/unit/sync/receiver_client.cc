@@ -10,7 +10,7 @@
 //
 // Script lines ('#' starts a comment; GFIDs are 36-char strings or "root"):
 //   hello SESSION PVOL BRICK SVOL [VERSION]
-//   batch [fsync] [replace]          ... ops ...          end
+//   batch [fsync] [replace] [inorder] [fresh]   ... ops ...   end
 //   create PGFID NAME GFID MODE(octal, with type) UID GID [RDEV] [TARGET]
 //   link GFID PGFID NAME
 //   rename GFID OLDP OLDNAME NEWP NEWNAME [REPLACED_GFID]
@@ -196,6 +196,8 @@ class Client {
       for (size_t i = 1; i < w.size(); ++i) {
         if (w[i] == "fsync") batch_.flags |= kBatchFsync;
         if (w[i] == "replace") batch_.flags |= kBatchReplaceStale;
+        if (w[i] == "inorder") batch_.flags |= kBatchInOrder;
+        if (w[i] == "fresh") batch_.flags |= kBatchFresh;
       }
     } else if (c == "end") {
       in_batch_ = false;
