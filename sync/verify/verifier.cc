@@ -292,7 +292,18 @@ Status Verifier::FinishDigests(std::vector<DigestJob>* jobs, PassStats* stats) {
   return Status::Ok();
 }
 
+Result<bool> Verifier::SecondaryMatchesLastPrimaryWalk() {
+  Snapshot secondary;
+  GEOREP_RETURN_IF_ERROR(WalkSide(1, &secondary));
+  DiffOptions quick = options_.diff;
+  quick.walk_only = true;
+  Result<std::vector<Difference>> diffs = DiffManifests(*last_primary_walk_, secondary.entries, quick);
+  if (!diffs.ok()) return diffs.status();
+  return diffs->empty();
+}
+
 Result<PassResult> Verifier::RunPass(bool stop_at_first_differing_phase) {
+  last_primary_walk_.reset();
   const Clock::time_point t0 = Clock::now();
   Snapshot snaps[2];
   Snapshot& p = snaps[0];
@@ -314,8 +325,12 @@ Result<PassResult> Verifier::RunPass(bool stop_at_first_differing_phase) {
     quick.walk_only = true;
     Result<std::vector<Difference>> diffs = DiffManifests(p.entries, s.entries, quick);
     if (!diffs.ok()) return diffs.status();
-    if (!diffs->empty()) return finish(std::move(*diffs));
+    if (!diffs->empty()) {
+      if (sides_[0].volume && sides_[1].volume) last_primary_walk_ = std::move(p.entries);
+      return finish(std::move(*diffs));
+    }
   }
+  last_primary_walk_.reset();
 
   bool compare_content = options_.diff.compare_content;
   for (int k = 0; k < 2 && compare_content; ++k) {
@@ -365,23 +380,36 @@ Result<Verifier::WaitResult> Verifier::WaitUntilEqual(std::chrono::milliseconds 
   bool have_pass = false;
   Status last_error;
   // Bounded by time; the minimum delay also bounds the number of passes.
+  Clock::time_point last_full_pass = t0;
   while (true) {
-    ++w.passes;
-    const double pass_start = SecondsSince(t0);
-    Result<PassResult> r = RunPass(/*stop_at_first_differing_phase=*/true);
-    if (r.ok()) {
-      w.last = std::move(*r);
-      have_pass = true;
-      if (w.last.differences.empty()) {
-        w.equal = true;
-        w.seconds = SecondsSince(t0);
-        w.confirming_pass_started = pass_start;
-        return w;
+    double pass_start = SecondsSince(t0);
+    bool behind = false;
+    if (last_primary_walk_ && Clock::now() - last_full_pass < kWaitFullPassEvery) {
+      // A poll that fails (a transient error) is followed by a full pass,
+      // which reports or retries it as any pass would.
+      Result<bool> caught_up = SecondaryMatchesLastPrimaryWalk();
+      behind = caught_up.ok() && !*caught_up;
+      if (behind) ++w.secondary_polls;
+    }
+    if (!behind) {
+      ++w.passes;
+      pass_start = SecondsSince(t0);
+      last_full_pass = Clock::now();
+      Result<PassResult> r = RunPass(/*stop_at_first_differing_phase=*/true);
+      if (r.ok()) {
+        w.last = std::move(*r);
+        have_pass = true;
+        if (w.last.differences.empty()) {
+          w.equal = true;
+          w.seconds = SecondsSince(t0);
+          w.confirming_pass_started = pass_start;
+          return w;
+        }
+      } else if (!r.status().retryable()) {
+        return r.status();
+      } else {
+        last_error = r.status();
       }
-    } else if (!r.status().retryable()) {
-      return r.status();
-    } else {
-      last_error = r.status();
     }
     const Clock::time_point now = Clock::now();
     if (now >= deadline) break;

@@ -93,6 +93,8 @@ class Verifier {
     // full pass of a large tree takes a while; benchmarks may want both).
     double confirming_pass_started = 0;
     PassResult last;            // the last completed pass
+    // Walks of the secondary alone between full passes (WaitUntilEqual).
+    int secondary_polls = 0;
   };
   // Repeats RunPass with bounded exponential backoff (kWaitInitialDelay
   // doubling up to kWaitMaxDelay, but never more than kWaitPassFactor times
@@ -101,6 +103,14 @@ class Verifier {
   // same time limit; any other error ends the wait.
   Result<WaitResult> WaitUntilEqual(std::chrono::milliseconds timeout);
 
+  // Between full passes the wait walks only the secondary and compares it,
+  // at the walk's level, with the primary as the last full pass found it:
+  // catching up happens on the secondary, and walking the primary too
+  // (readdirplus of every entry, a stat and xattrs each on its bricks)
+  // would take CPU from the replication being waited for. A full pass
+  // follows as soon as the secondary matches, and at least this often in
+  // case the primary moved toward the secondary instead.
+  static constexpr std::chrono::milliseconds kWaitFullPassEvery{5000};
   static constexpr std::chrono::milliseconds kWaitInitialDelay{20};
   static constexpr std::chrono::milliseconds kWaitMaxDelay{1000};
   static constexpr int kWaitPassFactor = 2;
@@ -120,6 +130,9 @@ class Verifier {
     std::vector<ObjectRef> objects;  // empty for a manifest side
   };
   Status WalkSide(int k, Snapshot* snap);
+  // Whether a walk of the secondary alone shows no difference from
+  // last_primary_walk_ (the wait's cheap poll; see kWaitFullPassEvery).
+  Result<bool> SecondaryMatchesLastPrimaryWalk();
   // Details of side k; also reads the one-block files among `jobs` (job_of:
   // job index per entry of side k, -1 for none).
   Status DetailSide(int k, Snapshot* snap, std::vector<DigestJob>* jobs, const std::vector<int>& job_of);
@@ -133,6 +146,10 @@ class Verifier {
 
   Side sides_[2];
   VerifyOptions options_;
+  // The primary's walk from the last pass that stopped at walk-level
+  // differences, when both sides are live volumes; reset by any other
+  // outcome.
+  std::optional<std::vector<Entry>> last_primary_walk_;
   // Digests already computed, by side and (gfid, size, mtime, ctime): any
   // write moves ctime, so an unchanged key means unchanged content.
   using CacheKey = std::tuple<Gfid, uint64_t, int64_t, int64_t>;

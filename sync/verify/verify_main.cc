@@ -263,7 +263,17 @@ struct Report {
   double seconds;
   bool waited;
   double confirming_pass_started;  // wait mode, when equal
+  int secondary_polls;             // wait mode: walks of the secondary alone
 };
+
+std::string PassCount(const Report& r) {
+  std::string s = std::to_string(r.passes) + (r.passes == 1 ? " full pass" : " full passes");
+  if (r.secondary_polls > 0) {
+    s += " and " + std::to_string(r.secondary_polls) + " walk" + (r.secondary_polls == 1 ? "" : "s") +
+         " of the secondary alone";
+  }
+  return s;
+}
 
 void PrintText(const std::string& primary, const std::string& secondary, const Report& r) {
   const PassResult& p = *r.pass;
@@ -274,16 +284,16 @@ void PrintText(const std::string& primary, const std::string& secondary, const R
   const char* content = p.stats.content_compared ? "content compared" : "content not compared";
   if (r.equal) {
     if (r.waited) {
-      std::printf("identical after %.3f s (%d passes, the last began at %.3f s; %s; %s)\n", r.seconds,
-                  r.passes, r.confirming_pass_started, sides.c_str(), content);
+      std::printf("identical after %.3f s (%s, the last began at %.3f s; %s; %s)\n", r.seconds,
+                  PassCount(r).c_str(), r.confirming_pass_started, sides.c_str(), content);
     } else {
       std::printf("identical (%s; %s; %.3f s)\n", sides.c_str(), content, r.seconds);
     }
   } else {
     const size_t n = p.differences.size();
     if (r.waited) {
-      std::printf("still different after %.3f s (%d passes): %zu difference%s (%s)\n", r.seconds,
-                  r.passes, n, n == 1 ? "" : "s", sides.c_str());
+      std::printf("still different after %.3f s (%s): %zu difference%s (%s)\n", r.seconds,
+                  PassCount(r).c_str(), n, n == 1 ? "" : "s", sides.c_str());
     } else {
       std::printf("different: %zu difference%s (%s; %s; %.3f s)\n", n, n == 1 ? "" : "s",
                   sides.c_str(), content, r.seconds);
@@ -311,7 +321,8 @@ void PrintJson(const std::string& primary, const std::string& secondary, const R
          ",\"entries\":" + std::to_string(p.stats.secondary_entries) + "}";
   out += std::string(",\"content_compared\":") + (p.stats.content_compared ? "true" : "false");
   char buf[128];
-  std::snprintf(buf, sizeof buf, ",\"seconds\":%.6f,\"passes\":%d", r.seconds, r.passes);
+  std::snprintf(buf, sizeof buf, ",\"seconds\":%.6f,\"passes\":%d,\"secondary_polls\":%d", r.seconds,
+                r.passes, r.secondary_polls);
   out += buf;
   if (r.equal) {
     const double now = std::chrono::duration<double>(
@@ -461,7 +472,7 @@ int RunVerify(int argc, char** argv) {
     }
     waited = std::move(*w);
     report = Report{&waited.last, waited.equal, waited.passes, waited.seconds, true,
-                    waited.confirming_pass_started};
+                    waited.confirming_pass_started, waited.secondary_polls};
   } else {
     Result<PassResult> r = verifier.RunPass(/*stop_at_first_differing_phase=*/false);
     if (!r.ok()) {
@@ -469,7 +480,7 @@ int RunVerify(int argc, char** argv) {
       return kExitError;
     }
     single = std::move(*r);
-    report = Report{&single, single.differences.empty(), 1, single.stats.seconds, false, 0};
+    report = Report{&single, single.differences.empty(), 1, single.stats.seconds, false, 0, 0};
   }
   if (a.verbose) {
     const PassStats& st = report.pass->stats;

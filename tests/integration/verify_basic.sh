@@ -153,7 +153,7 @@ vt_expect 1 '^/d1/owned: uid differs: primary 1000, secondary 7' --primary pv \
 truncate -s 1 "$sm/d1/f1"
 ( sleep 1.5; cat "$pm/d1/f1" >"$sm/d1/f1"; touch -h -r "$pm/d1/f1" "$sm/d1/f1" ) &
 fixer=$!
-vt_expect 0 '^identical after [0-9.]+ s \([0-9]+ passes' "${V[@]}" --wait-until-equal 20
+vt_expect 0 '^identical after [0-9.]+ s \([0-9]+ full pass' "${V[@]}" --wait-until-equal 20
 wait "$fixer"
 truncate -s 1 "$sm/d1/f1"
 vt_expect 1 '^still different after' "${V[@]}" --wait-until-equal 0.5

@@ -35,12 +35,35 @@ import json, sys
 d = json.loads(sys.argv[1])
 assert d["result"] == "identical", d
 assert d["passes"] > 1, "the copy was complete before the first pass?"
+# While the copy runs, the polls walk the secondary alone (kWaitFullPassEvery).
+assert d["secondary_polls"] >= 1, d
 assert d["content_compared"], d
 assert d["primary"]["entries"] == 1012 and d["secondary"]["entries"] == 1012, d
 assert 0 < d["confirming_pass_started_seconds"] <= d["seconds"], d
-print("identical after %.3f s, %d passes, the last began at %.3f s"
-      % (d["seconds"], d["passes"], d["confirming_pass_started_seconds"]), file=sys.stderr)
+print("identical after %.3f s, %d full passes and %d walks of the secondary alone, the last pass began at %.3f s"
+      % (d["seconds"], d["passes"], d["secondary_polls"], d["confirming_pass_started_seconds"]), file=sys.stderr)
 PY
+
+# The primary moving toward the secondary (not the usual direction): the
+# polls that walk the secondary alone compare it with the primary's last
+# walk and cannot see that, so a full pass must still come within
+# kWaitFullPassEvery (5 s) and find the trees equal.
+mkdir -m 755 "$pm/dw" "$sm/dw" || gr_fail "mkdir dw"
+printf x >"$sm/dw/x" && touch -d @1700000000 "$sm/dw/x" || gr_fail "secondary dw/x"
+( sleep 1; printf x >"$pm/dw/x"; touch -d @1700000000 "$pm/dw/x" ) &
+mover=$!
+vt_expect 0 '' "${V[@]}" --path /dw --ignore-gfid --wait-until-equal 60 --json
+wait "$mover" || gr_fail "creating dw/x on the primary failed"
+json=$(grep '^{' <<<"$VT_OUT")
+python3 - "$json" <<'PY' || gr_fail "unexpected JSON: $json"
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["result"] == "identical", d
+assert d["secondary_polls"] >= 1 and d["passes"] == 2, d
+assert 4.5 <= d["seconds"] < 30, d
+PY
+gr_log "primary moving toward the secondary: identical after $(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["seconds"])' "$json") s"
+rm -rf "$pm/dw" "$sm/dw" || gr_fail "removing dw"
 
 # A verify of the equal trees, timed for the record (not asserted: 2 shared
 # cores make timings unreliable).
