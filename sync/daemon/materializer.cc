@@ -13,6 +13,7 @@ namespace {
 // Room kept in a batch body beyond the op encodings (the batch header and
 // a DataOp's own fields), so a full-sized chunk always fits an empty batch.
 constexpr size_t kChunkHeadroom = 256;
+constexpr uint64_t kChunkAlign = 4096;
 // Ranges up to this size are read without SEEK_DATA/SEEK_HOLE.
 constexpr uint64_t kSmallRange = 128 * 1024;
 // Chunks of one extent read concurrently (8 MiB in flight per worker).
@@ -126,10 +127,13 @@ Status Materializer::AddData(const PlanItem& item) {
   for (const AllocRange& a : item.allocs) {
     GEOREP_RETURN_IF_ERROR(Emit(protocol::AllocateOp{item.gfid, a.keep_size, a.offset, a.length}));
   }
-  const uint64_t chunk = std::min<uint64_t>(
-      protocol::kMaxDataChunk,
-      std::min<uint64_t>(limits_.max_body, protocol::kMaxBodySize) - protocol::kBatchBodyOverhead -
-          kChunkHeadroom);
+  // Whole 4 KiB blocks, so that a big file's chunks (and their offsets) stay
+  // aligned for the receiver's O_DIRECT writes.
+  const uint64_t chunk =
+      std::min<uint64_t>(protocol::kMaxDataChunk,
+                         std::min<uint64_t>(limits_.max_body, protocol::kMaxBodySize) -
+                             protocol::kBatchBodyOverhead - kChunkHeadroom) &
+      ~uint64_t{kChunkAlign - 1};
   std::string buf;
   for (const auto& [begin, range_end] : item.ranges.ranges()) {
     uint64_t end = std::min(range_end, size);

@@ -21,7 +21,7 @@ using Gfid = std::array<uint8_t, 16>;
 // A volume id is a UUID, carried like a GFID (16 raw bytes).
 using Uuid = std::array<uint8_t, 16>;
 
-constexpr uint32_t kProtocolVersion = 2;
+constexpr uint32_t kProtocolVersion = 3;
 
 // ---- Framing ---------------------------------------------------------------
 // frame = u32 body length (LE) | u32 masked crc32c of the body (LE) | body
@@ -31,8 +31,10 @@ constexpr uint32_t kFrameHeaderSize = 8;
 // (kFrameTooLarge) detected from the header alone, before buffering the body.
 constexpr uint32_t kMaxBodySize = 4 * 1024 * 1024 + 64 * 1024;
 // Largest DataOp payload. A batch is filled with ops until its encoded body
-// would exceed kMaxBodySize (see EncodedOpSize in codec.h).
-constexpr uint32_t kMaxDataChunk = 1024 * 1024;
+// would exceed kMaxBodySize (see EncodedOpSize in codec.h). Each chunk is one
+// gfapi READ on the primary and one WRITE on the secondary; 4 MiB keeps
+// GlusterFS's iobufs for them out of its small arenas (PROTOCOL.md, version 3).
+constexpr uint32_t kMaxDataChunk = 4 * 1024 * 1024;
 // Entry names longer than this are refused by the receiver (per-op EINVAL).
 constexpr uint32_t kMaxNameLength = 255;
 

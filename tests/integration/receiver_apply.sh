@@ -127,7 +127,7 @@ EOF
 
 run_client "$W/script" "$W/out1"
 cat "$W/out1" >&2
-grep -q '^HELLO_OK version=2' "$W/out1" || gr_fail "no HELLO_OK"
+grep -q '^HELLO_OK version=3' "$W/out1" || gr_fail "no HELLO_OK"
 [ "$(grep -c "^ACK " "$W/out1")" = 3 ] ||
   gr_fail "expected 3 ACKs (entries, 4 data chunks in one batch, truncate + punch)"
 ! grep -q '^FAIL' "$W/out1" || gr_fail "ops failed on first application: $(grep '^FAIL' "$W/out1")"
