@@ -292,12 +292,17 @@ Status Verifier::FinishDigests(std::vector<DigestJob>* jobs, PassStats* stats) {
   return Status::Ok();
 }
 
+DiffOptions Verifier::WalkOnlyDiffOptions() const {
+  DiffOptions quick = options_.diff;
+  quick.walk_only = true;
+  return quick;
+}
+
 Result<bool> Verifier::SecondaryMatchesLastPrimaryWalk() {
   Snapshot secondary;
   GEOREP_RETURN_IF_ERROR(WalkSide(1, &secondary));
-  DiffOptions quick = options_.diff;
-  quick.walk_only = true;
-  Result<std::vector<Difference>> diffs = DiffManifests(*last_primary_walk_, secondary.entries, quick);
+  Result<std::vector<Difference>> diffs =
+      DiffManifests(*last_primary_walk_, secondary.entries, WalkOnlyDiffOptions());
   if (!diffs.ok()) return diffs.status();
   return diffs->empty();
 }
@@ -321,16 +326,13 @@ Result<PassResult> Verifier::RunPass(bool stop_at_first_differing_phase) {
   result.stats.secondary_entries = s.entries.size();
   if (stop_at_first_differing_phase) {
     // What the walk alone shows costs no extra round trip per entry.
-    DiffOptions quick = options_.diff;
-    quick.walk_only = true;
-    Result<std::vector<Difference>> diffs = DiffManifests(p.entries, s.entries, quick);
+    Result<std::vector<Difference>> diffs = DiffManifests(p.entries, s.entries, WalkOnlyDiffOptions());
     if (!diffs.ok()) return diffs.status();
     if (!diffs->empty()) {
       if (sides_[0].volume && sides_[1].volume) last_primary_walk_ = std::move(p.entries);
       return finish(std::move(*diffs));
     }
   }
-  last_primary_walk_.reset();
 
   bool compare_content = options_.diff.compare_content;
   for (int k = 0; k < 2 && compare_content; ++k) {

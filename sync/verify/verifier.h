@@ -130,6 +130,9 @@ class Verifier {
     std::vector<ObjectRef> objects;  // empty for a manifest side
   };
   Status WalkSide(int k, Snapshot* snap);
+  // The comparison's options restricted to what a walk shows (no per-entry
+  // round trips).
+  DiffOptions WalkOnlyDiffOptions() const;
   // Whether a walk of the secondary alone shows no difference from
   // last_primary_walk_ (the wait's cheap poll; see kWaitFullPassEvery).
   Result<bool> SecondaryMatchesLastPrimaryWalk();
