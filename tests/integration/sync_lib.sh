@@ -156,7 +156,7 @@ while time.monotonic() < deadline:
             with open(stamp, "w") as f:
                 f.write("%.6f\n" % time.time())
         sys.exit(0)
-    time.sleep(float(os.environ.get("SY_POLL_S", "0.005")))
+    time.sleep(0.005)
 sys.exit(1)
 PY
 }
