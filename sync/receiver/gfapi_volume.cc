@@ -466,7 +466,9 @@ Result<ObjectAttr> GfapiVolume::Stat(const Gfid& gfid) {
   if (!o.ok()) return o.status();
   // Always ask the bricks: the applier's replay rules depend on whether the
   // object exists now.
-  if (glfs_h_stat(fs_, o->get(), &st) != 0) return ForgetOnFailure(gfid, Fail("stat GFID " + GfidToString(gfid)));
+  if (glfs_h_stat(fs_, o->get(), &st) != 0) {
+    return ForgetOnFailure(gfid, Fail("stat GFID " + GfidToString(gfid)));
+  }
   return FromStat(gfid, st);
 }
 
@@ -497,7 +499,8 @@ Status GfapiVolume::CreateEntry(const protocol::EntryCreateOp& op) {
       struct stat st;
       if (glfs_h_stat(fs_, parent->get(), &st) != 0) return no_parent();
     }
-    return ForgetOnFailure(op.pargfid, Status::FromErrno(e, "create with GFID " + GfidToString(op.gfid)));
+    return ForgetOnFailure(op.pargfid,
+                           Status::FromErrno(e, "create with GFID " + GfidToString(op.gfid)));
   }
   return Status::Ok();
 }
@@ -534,7 +537,9 @@ Status GfapiVolume::Unlink(const Gfid& pargfid, const std::string& name) {
   if (!parent.ok()) return parent.status().Annotate("parent directory");
   // glfs_h_unlink removes directories (rmdir) and other entries (unlink)
   // alike; the applier has checked the type.
-  if (glfs_h_unlink(fs_, parent->get(), name.c_str()) != 0) return ForgetOnFailure(pargfid, Fail("unlink"));
+  if (glfs_h_unlink(fs_, parent->get(), name.c_str()) != 0) {
+    return ForgetOnFailure(pargfid, Fail("unlink"));
+  }
   return Status::Ok();
 }
 
@@ -615,8 +620,9 @@ Result<GfapiVolume::FdLease> GfapiVolume::WriteFd(const Gfid& gfid, bool direct)
   }
   if (fd == nullptr) {
     const int e = Errno();
-    return ForgetOnFailure(gfid, Status::FromErrno(e, "open GFID " + GfidToString(gfid) + " for writing" +
-                                    (e == EISDIR || e == EINVAL ? " (not a regular file)" : "")));
+    return ForgetOnFailure(
+        gfid, Status::FromErrno(e, "open GFID " + GfidToString(gfid) + " for writing" +
+                                       (e == EISDIR || e == EINVAL ? " (not a regular file)" : "")));
   }
   std::lock_guard<std::mutex> lock(fds_mu_);
   // Ops on one GFID never run at once (Volume's contract), so nobody opened
@@ -773,15 +779,15 @@ Status GfapiVolume::Write(const Gfid& gfid, uint64_t offset, std::string_view da
       const bool not_regular =
           glfs_h_stat(fs_, o->get(), &st) == 0 && !S_ISREG(st.st_mode);
       if (not_regular) e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-      return ForgetOnFailure(gfid, Status::FromErrno(e, "write GFID " + GfidToString(gfid) + " at " +
-                                      std::to_string(offset) +
-                                      (not_regular ? " (not a regular file)" : "")));
+      return ForgetOnFailure(
+          gfid, Status::FromErrno(e, "write GFID " + GfidToString(gfid) + " at " + std::to_string(offset) +
+                                         (not_regular ? " (not a regular file)" : "")));
     }
     if (static_cast<size_t>(n) != data.size()) {
-      return ForgetOnFailure(gfid, Status::FromErrno(EIO, "write GFID " + GfidToString(gfid) + " at " +
-                                        std::to_string(offset) + ": short write of " +
-                                        std::to_string(n) + " of " +
-                                        std::to_string(data.size()) + " bytes"));
+      return ForgetOnFailure(
+          gfid, Status::FromErrno(EIO, "write GFID " + GfidToString(gfid) + " at " + std::to_string(offset) +
+                                           ": short write of " + std::to_string(n) + " of " +
+                                           std::to_string(data.size()) + " bytes"));
     }
     return Status::Ok();
   }
@@ -818,8 +824,10 @@ Status GfapiVolume::Write(const Gfid& gfid, uint64_t offset, std::string_view da
               async_->bytes_in_flight + data.size() <= kMaxBytesInFlight);
     });
     if (!room) {
-      return ForgetOnFailure(gfid, Status::FromErrno(ETIMEDOUT, "write GFID " + GfidToString(gfid) + ": earlier writes "
-                               "did not complete within " + std::to_string(kAsyncWaitLimitS) + " s"));
+      return ForgetOnFailure(
+          gfid, Status::FromErrno(ETIMEDOUT, "write GFID " + GfidToString(gfid) +
+                                                 ": earlier writes did not complete within " +
+                                                 std::to_string(kAsyncWaitLimitS) + " s"));
     }
     ++async_->in_flight;
     async_->bytes_in_flight += data.size();
@@ -839,8 +847,8 @@ Status GfapiVolume::Write(const Gfid& gfid, uint64_t offset, std::string_view da
       async_->per_file.erase(gfid);
       async_->max_end.erase(gfid);
     }
-    return ForgetOnFailure(gfid, Status::FromErrno(err, "write GFID " + GfidToString(gfid) + " at " +
-                                      std::to_string(offset)));
+    return ForgetOnFailure(
+        gfid, Status::FromErrno(err, "write GFID " + GfidToString(gfid) + " at " + std::to_string(offset)));
   }
   return Status::Ok();
 }
@@ -850,7 +858,9 @@ Result<std::string> GfapiVolume::Read(const Gfid& gfid, uint64_t offset, uint64_
   Result<Object> o = Resolve(gfid);
   if (!o.ok()) return o.status();
   glfs_fd_t* fd = glfs_h_open(fs_, o->get(), O_RDONLY);
-  if (fd == nullptr) return ForgetOnFailure(gfid, Fail("open GFID " + GfidToString(gfid) + " for reading"));
+  if (fd == nullptr) {
+    return ForgetOnFailure(gfid, Fail("open GFID " + GfidToString(gfid) + " for reading"));
+  }
   std::string out(length, '\0');
   size_t done = 0;
   Status st = Status::Ok();
@@ -876,7 +886,8 @@ Status GfapiVolume::Truncate(const Gfid& gfid, uint64_t size) {
   Result<FdLease> fd = WriteFd(gfid);
   if (!fd.ok()) return fd.status();
   if (glfs_ftruncate(fd->get(), static_cast<off_t>(size), nullptr, nullptr) != 0) {
-    return ForgetOnFailure(gfid, Fail("truncate GFID " + GfidToString(gfid) + " to " + std::to_string(size)));
+    return ForgetOnFailure(gfid,
+                           Fail("truncate GFID " + GfidToString(gfid) + " to " + std::to_string(size)));
   }
   return Status::Ok();
 }
@@ -916,7 +927,9 @@ Status GfapiVolume::Fsync(const Gfid& gfid) {
   Drain(gfid);
   Result<FdLease> fd = WriteFd(gfid);
   if (!fd.ok()) return fd.status();
-  if (glfs_fsync(fd->get(), nullptr, nullptr) != 0) return ForgetOnFailure(gfid, Fail("fsync GFID " + GfidToString(gfid)));
+  if (glfs_fsync(fd->get(), nullptr, nullptr) != 0) {
+    return ForgetOnFailure(gfid, Fail("fsync GFID " + GfidToString(gfid)));
+  }
   return Status::Ok();
 }
 
@@ -1028,7 +1041,8 @@ Status GfapiVolume::Setxattr(const Gfid& gfid, const std::string& name, std::str
   Result<Object> o = Resolve(gfid);
   if (!o.ok()) return o.status();
   if (glfs_h_setxattrs(fs_, o->get(), name.c_str(), value.data(), value.size(), 0) != 0) {
-    return ForgetOnFailure(gfid, Fail("setxattr " + protocol::PrintableName(name) + " on GFID " + GfidToString(gfid)));
+    return ForgetOnFailure(
+        gfid, Fail("setxattr " + protocol::PrintableName(name) + " on GFID " + GfidToString(gfid)));
   }
   return Status::Ok();
 }
@@ -1038,7 +1052,8 @@ Status GfapiVolume::Removexattr(const Gfid& gfid, const std::string& name) {
   Result<Object> o = Resolve(gfid);
   if (!o.ok()) return o.status();
   if (glfs_h_removexattrs(fs_, o->get(), name.c_str()) != 0) {
-    return ForgetOnFailure(gfid, Fail("removexattr " + protocol::PrintableName(name) + " on GFID " + GfidToString(gfid)));
+    return ForgetOnFailure(
+        gfid, Fail("removexattr " + protocol::PrintableName(name) + " on GFID " + GfidToString(gfid)));
   }
   return Status::Ok();
 }
