@@ -32,6 +32,18 @@ sy_cleanup() {
   if [ -n "${SY_SAVE_LOGS:-}" ] && [ -n "$GR_DIR" ]; then
     mkdir -p "$SY_SAVE_LOGS" && cp -r "$GR_DIR"/n*/log "$SY_SAVE_LOGS/" 2>/dev/null
     cp -r "$GR_DIR"/n1/georep "$SY_SAVE_LOGS/state" 2>/dev/null
+    # After a failure, what a post-mortem needs beyond the logs: the
+    # primary bricks' journals and which GFIDs the secondary's brick holds.
+    if [ "$rc" != 0 ]; then
+      local b
+      for b in "$GR_DIR"/bricks/n1/*; do
+        [ -d "$b" ] && "$SY_B/journal/georep-journal" dump "$b" >"$SY_SAVE_LOGS/journal-$(basename "$b").txt" 2>&1
+      done
+      for b in "$GR_DIR"/bricks/n2/*; do
+        [ -d "$b" ] && (cd "$b" && find . -path ./.glusterfs -prune -o -print0 |
+          xargs -0 getfattr -h -e hex -n trusted.gfid 2>/dev/null) >"$SY_SAVE_LOGS/gfids-$(basename "$b").txt"
+      done
+    fi
     gr_log "logs saved in $SY_SAVE_LOGS"
   fi
   (exit $rc)
