@@ -39,6 +39,7 @@ struct ApplierStats {
   std::atomic<uint64_t> already_applied{0};   // replays recognised as no-ops
   std::atomic<uint64_t> stale_removed{0};     // entries with a different GFID removed
   std::atomic<uint64_t> conflicts{0};         // entries with a different GFID kept (EEXIST)
+  std::atomic<uint64_t> create_races{0};      // creates a racing lookup gave another GFID, redone
   std::atomic<uint64_t> parallel_batches{0};  // batches applied by several threads
 };
 
@@ -71,6 +72,7 @@ class Applier {
   const ApplierStats& stats() const { return stats_; }
 
   static constexpr uint64_t kMaxChecksumLength = 64ull * 1024 * 1024;
+  static constexpr int kCreateAttempts = 3;
 
  private:
   Status Apply(const protocol::EntryCreateOp& op, bool replace_stale, bool fresh);
@@ -92,6 +94,10 @@ class Applier {
   Status RemoveStale(const Gfid& pargfid, const std::string& name, const ObjectAttr& stale,
                      const Gfid& wanted);
   Status RequireRegular(const Gfid& gfid, const char* what);
+  // Volume::CreateEntry, then a lookup of the new entry that checks it got
+  // op.gfid; one that got another GFID is removed and created again, at
+  // most kCreateAttempts times in all (see applier.cc for the race).
+  Status CreateChecked(const protocol::EntryCreateOp& op);
   // What an unlink or rmdir of pargfid/name (holding `gfid`, or anything for
   // the null GFID) would remove: nullopt when it is gone already or the name
   // now holds a newer object (a replay; counted as already applied).

@@ -411,11 +411,15 @@ Result<GfapiVolume::Object> GfapiVolume::Resolve(const Gfid& gfid) {
                                                  GFAPI_HANDLE_LENGTH, nullptr);
   if (found == nullptr) return Fail("GFID " + GfidToString(gfid));
   Object o(found);
+  Remember(gfid, o.get());
+  return o;
+}
+
+void GfapiVolume::Remember(const Gfid& gfid, glfs_object* o) {
   std::lock_guard<std::mutex> lock(objects_mu_);
   if (objects_.size() < kMaxCachedObjects && objects_.count(gfid) == 0) {
-    if (glfs_object* copy = glfs_object_copy(o.get())) objects_.emplace(gfid, copy);
+    if (glfs_object* copy = glfs_object_copy(o)) objects_.emplace(gfid, copy);
   }
-  return o;
 }
 
 void GfapiVolume::ForgetObject(const Gfid& gfid) {
@@ -456,6 +460,9 @@ Result<ObjectAttr> GfapiVolume::Lookup(const Gfid& pargfid, const std::string& n
   if (glfs_h_extract_handle(o, g.data(), GFAPI_HANDLE_LENGTH) < 0) {
     return Fail("extracting the GFID of \"" + protocol::PrintableName(name) + "\"");
   }
+  // Ops by GFID that follow (the applier looks up every entry it creates)
+  // then need no lookup of their own.
+  Remember(g, o);
   return FromStat(g, st);
 }
 

@@ -167,11 +167,15 @@ class GfapiVolume final : public Volume {
   // when its inode reached gfapi's table by a nameless lookup after a
   // gfid-access create (measured: a new file's create, data and attributes
   // cost three LOOKUPs at the brick, two with the object kept between the
-  // data and the attributes). The cache lives for one batch (FlushAll
-  // empties it): a batch's ops on one GFID are ordered by the apply plan,
-  // a create of a GFID drops its entry (the entry will be a new inode), and
-  // a failed op drops the objects it used, so a retry looks them up afresh.
+  // data and the attributes). Lookup adds what it finds, so the object
+  // found by the applier's check after a create serves the ops that follow.
+  // The cache lives for one batch (FlushAll empties it): a batch's ops on
+  // one GFID are ordered by the apply plan, a create of a GFID drops its
+  // entry (the entry will be a new inode), and a failed op drops the
+  // objects it used, so a retry looks them up afresh.
   Result<Object> Resolve(const Gfid& gfid);
+  // Keeps a copy of `o` as the object of `gfid` for the rest of the batch.
+  void Remember(const Gfid& gfid, glfs_object* o);
   void ForgetObject(const Gfid& gfid);
   void ForgetAllObjects();
   // `st`, after dropping gfid's cached object when `st` is a failure.

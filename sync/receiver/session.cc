@@ -192,6 +192,7 @@ void Session::LogSummary(const char* why) {
                       std::to_string(s.failed_ops) + " failed, " +
                       std::to_string(s.already_applied) + " already applied, " +
                       std::to_string(s.stale_removed) + " stale entries removed, " +
+                      std::to_string(s.create_races) + " creates redone after a racing lookup, " +
                       std::to_string(s.bytes_written) + " bytes written");
 }
 

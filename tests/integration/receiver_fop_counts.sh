@@ -2,8 +2,9 @@
 # What a new small file costs the secondary's brick when georep-receiver
 # applies it (create + data + times in one FRESH batch), counted by
 # `gluster volume profile`: one MKNOD, one WRITE, one SETATTR and two
-# LOOKUPs (gfid-access's named lookup before its MKNOD, and the nameless one
-# that brings the new inode into gfapi's table). A third LOOKUP per file came
+# LOOKUPs (gfid-access's named lookup before its MKNOD, and the receiver's
+# named lookup that checks the new entry's GFID and brings its inode into
+# gfapi's table for the data and attributes). A third LOOKUP per file came
 # back whenever an object resolved for the data was not kept for the
 # attributes; this pins the count so such a regression shows here, not only
 # as a slower backlog benchmark.

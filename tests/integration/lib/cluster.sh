@@ -80,7 +80,10 @@ gr_start_glusterd() {
   mkdir -p "$d/glusterd" "$d/run" "$d/log"
   # glusterd passes its environment to the helpers it runs for `gluster
   # system:: execute` (georep's peer_georep): each node gets its own state dir.
-  gr_ns env GEOREP_STATE_DIR="$(gr_node_state_dir "$n")" GEOREP_GLUSTERD_SOCK="$d/glusterd/gd.sock" glusterd \
+  # GR_GLUSTERD_ENV: extra NAME=value words for glusterd and so for the
+  # bricks it starts (a test's fault injection, e.g. LD_PRELOAD).
+  gr_ns env GEOREP_STATE_DIR="$(gr_node_state_dir "$n")" GEOREP_GLUSTERD_SOCK="$d/glusterd/gd.sock" \
+    ${GR_GLUSTERD_ENV:-} glusterd \
     --xlator-option "management.working-directory=$d/glusterd" \
     --xlator-option "management.transport.socket.bind-address=$(gr_node_ip "$n")" \
     --xlator-option "management.run-directory=$d/run" \

@@ -125,6 +125,35 @@ TEST_F(ApplierTest, FreshCreateOverATakenNameFollowsTheConflictRules) {
   EXPECT_FALSE(vol_.duplicate_gfid_created);
 }
 
+TEST_F(ApplierTest, CreateThatARacingLookupGaveAnotherGfidIsMadeAgain) {
+  vol_.lose_create_races = 1;
+  Ack ack = ApplyBatch({File(kRoot, "a", G(1)), SetattrOp{G(1), kSetUid, 0, 7, 0, 0, 0}}, kBatchFresh);
+  EXPECT_TRUE(ack.failures.empty());
+  EXPECT_EQ(vol_.At("a"), G(1));
+  EXPECT_EQ(vol_.Find(G(1))->uid, 7u);
+  EXPECT_EQ(vol_.Find(testing::MakeGfid(0xee, 1)), nullptr);  // the raced entry is gone
+  EXPECT_EQ(vol_.creates, 2);
+  EXPECT_EQ(applier_.stats().create_races, 1u);
+}
+
+TEST_F(ApplierTest, DirectoryThatARacingLookupGaveAnotherGfidIsMadeAgain) {
+  vol_.lose_create_races = 2;
+  ASSERT_TRUE(Apply(Dir(kRoot, "d", G(1))).ok());
+  EXPECT_EQ(vol_.At("d"), G(1));
+  EXPECT_EQ(vol_.Find(testing::MakeGfid(0xee, 1)), nullptr);
+  EXPECT_EQ(vol_.Find(testing::MakeGfid(0xee, 2)), nullptr);
+  EXPECT_EQ(vol_.creates, 3);
+}
+
+TEST_F(ApplierTest, CreateThatKeepsLosingTheRaceFailsAfterBoundedAttempts) {
+  vol_.lose_create_races = 100;
+  Status st = Apply(File(kRoot, "a", G(1)));
+  EXPECT_EQ(st.err(), EIO);
+  EXPECT_NE(st.message().find("raced the create"), std::string::npos) << st.ToString();
+  EXPECT_EQ(vol_.creates, Applier::kCreateAttempts);
+  EXPECT_FALSE(vol_.duplicate_gfid_created);
+}
+
 TEST_F(ApplierTest, FreshIsIgnoredOnInOrderBatches) {
   ASSERT_TRUE(ApplyBatch({File(kRoot, "a", G(1))}, kBatchFresh | kBatchInOrder).failures.empty());
   EXPECT_EQ(vol_.stats, 1);

@@ -86,6 +86,13 @@ class FakeVolume : public Volume {
       duplicate_gfid_created = true;  // what GlusterFS would turn into corruption
       return Status::FromErrno(EEXIST, "gfid exists");
     }
+    // GlusterFS's create/lookup race (applier.cc, CreateChecked): the
+    // entry gets a GFID nobody asked for.
+    Gfid gfid = op.gfid;
+    if (lose_create_races > 0) {
+      --lose_create_races;
+      gfid = MakeGfid(0xee, ++raced_gfids);
+    }
     Inode n;
     n.mode = op.mode;
     n.uid = op.uid;
@@ -96,8 +103,8 @@ class FakeVolume : public Volume {
       n.nlink = 2;
       n.parent = op.pargfid;
     }
-    inodes_[op.gfid] = n;
-    Dir(op.pargfid)->entries[op.name] = op.gfid;
+    inodes_[gfid] = n;
+    Dir(op.pargfid)->entries[op.name] = gfid;
     ++creates;
     return Status::Ok();
   }
@@ -295,6 +302,9 @@ class FakeVolume : public Volume {
   size_t inode_count() const { return inodes_.size(); }
 
   bool duplicate_gfid_created = false;
+  // The next this many creates lose the race with a lookup (CreateEntry).
+  int lose_create_races = 0;
+  uint32_t raced_gfids = 0;
   int fail_writes_errno = 0;
   int fail_close_errno = 0;
   int creates = 0;
