@@ -53,6 +53,14 @@ constexpr size_t kMaxBlocked = 100000;
 // appends the state file's path.
 constexpr const char* kCrawlFix = "then force a full crawl of this brick";
 
+// GlusterFS's virtual xattr with an object's paths (posix, from the
+// trusted.gfid2path.* xattrs it keeps when storage.gfid2path is on).
+constexpr const char* kGfidToPathXattr = "glusterfs.gfidtopath";
+// Names of one object recreated at most (hard links beyond are left to a
+// crawl), and paths tried to find them.
+constexpr size_t kMaxNames = 64;
+constexpr size_t kMaxPathWalks = 256;
+
 }  // namespace
 
 Result<bool> ConflictResolver::PrimaryHas(const Gfid& parent, const std::string& name,
@@ -118,6 +126,87 @@ Result<FailureVerdict> ConflictResolver::Recreate(const Gfid& parent, const std:
   repaired_.insert(gfid);
   NoteParent(parent);
   return v;
+}
+
+Result<std::vector<ConflictResolver::Name>> ConflictResolver::CurrentNames(const Gfid& gfid) {
+  // GlusterFS's virtual xattr lists the object's paths from the root,
+  // joined by ':' ("/d/f:/e/g"). A ':' inside a name makes that ambiguous,
+  // so a path counts only when walking it on the primary ends at `gfid`.
+  auto paths = source_->GetXattr(gfid, kGfidToPathXattr);
+  if (!paths.ok()) {
+    // A volume that cannot tell (an older brick, gfid2path off) or an
+    // object gone meanwhile: nothing to recreate from.
+    const Code c = paths.status().code();
+    if (c == Code::kNotFound || c == Code::kInvalidArgument || c == Code::kFailedPrecondition ||
+        c == Code::kPermissionDenied) {
+      return std::vector<Name>{};
+    }
+    return paths.status().Annotate("paths of " + protocol::GfidToString(gfid) + " on the primary");
+  }
+  std::vector<Name> out;
+  if (!paths->has_value()) return out;
+  // Pieces between the ":/" separators; a path is one piece or, when its
+  // names hold ":/", several consecutive ones joined by ':'.
+  std::vector<std::string> pieces;
+  const std::string& all = **paths;
+  for (size_t begin = 0; begin < all.size();) {
+    size_t end = all.find(":/", begin);
+    if (end == std::string::npos) end = all.size();
+    pieces.push_back(all.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  // Where `path` leads on the primary: {parent, name}, or nullopt.
+  auto walk = [&](const std::string& path) -> Result<std::optional<Name>> {
+    if (path.empty() || path[0] != '/') return std::optional<Name>();
+    Gfid dir = protocol::RootGfid();
+    std::string name;
+    for (size_t pos = 1; pos <= path.size();) {
+      size_t slash = path.find('/', pos);
+      if (slash == std::string::npos) slash = path.size();
+      std::string component = path.substr(pos, slash - pos);
+      pos = slash + 1;
+      if (component.empty()) continue;
+      if (!name.empty()) {
+        auto next = source_->LookupName(dir, name);
+        if (!next.ok()) {
+          const Code c = next.status().code();
+          if (c == Code::kNotFound || c == Code::kInvalidArgument) return std::optional<Name>();
+          return next.status().Annotate("resolving " + path + " on the primary");
+        }
+        dir = *next;
+      }
+      name = std::move(component);
+    }
+    if (name.empty()) return std::optional<Name>();
+    auto holder = source_->LookupName(dir, name);
+    if (!holder.ok()) {
+      const Code c = holder.status().code();
+      if (c == Code::kNotFound || c == Code::kInvalidArgument) return std::optional<Name>();
+      return holder.status().Annotate("resolving " + path + " on the primary");
+    }
+    if (*holder != gfid) return std::optional<Name>();
+    return std::optional<Name>(Name{dir, name});
+  };
+  // Shortest join first; every accepted path is checked to end at `gfid`,
+  // so whichever reading is taken names the object. Bounded in walks.
+  size_t walks = 0;
+  for (size_t i = 0; i < pieces.size() && out.size() < kMaxNames && walks < kMaxPathWalks;) {
+    std::string path;
+    size_t next = i + 1;  // a piece no join makes a path of is skipped
+    for (size_t j = i; j < pieces.size() && walks < kMaxPathWalks; ++j) {
+      path += (j == i ? "" : ":") + pieces[j];
+      ++walks;
+      auto found = walk(path);
+      if (!found.ok()) return found.status();
+      if (found->has_value()) {
+        out.push_back(**found);
+        next = j + 1;
+        break;
+      }
+    }
+    i = next;
+  }
+  return out;
 }
 
 Result<FailureVerdict> ConflictResolver::Judge(const protocol::Op& op, int err, bool in_repair_batch) {
@@ -238,6 +327,27 @@ Result<FailureVerdict> ConflictResolver::Judge(const protocol::Op& op, int err, 
   auto st = source_->Stat(gfid);
   if (!st.ok() && st.status().code() == Code::kNotFound) return Verdict(Kind::kReplay);
   if (!st.ok()) return st.status().Annotate("stat on the primary");
+  // A file is re-created where the primary has it now, with a link for
+  // each further name (a name taken on the secondary by another GFID is
+  // replaced: repairs are sent with REPLACE_STALE).
+  if (!S_ISDIR(st->mode)) {
+    auto names = CurrentNames(gfid);
+    if (!names.ok()) return names.status();
+    if (!names->empty()) {
+      auto v = Recreate(names->front().parent, names->front().name, gfid);
+      if (!v.ok() || v->kind != Kind::kRepair) return v;
+      for (size_t i = 1; i < names->size(); ++i) {
+        const Name& n = (*names)[i];
+        PlanItem link;
+        link.kind = PlanItem::Kind::kEntry;
+        link.gfid = gfid;
+        link.entry = protocol::LinkOp{gfid, n.parent, n.name};
+        v->items.push_back(std::move(link));
+        NoteParent(n.parent);
+      }
+      return v;
+    }
+  }
   return Verdict(Kind::kReport, "object " + protocol::GfidToString(gfid) +
                                     " is missing on the secondary though the primary has it: " +
                                     kCrawlFix);

@@ -14,6 +14,10 @@
 // A RENAME or LINK whose object is missing on the secondary (ENOENT) is
 // re-created from the primary's current state the same way, except a
 // directory (its contents would be missing too: that needs a full crawl).
+// So is a file that a data or metadata op finds missing (ENOENT by GFID):
+// its names on the primary come from GlusterFS's gfid-to-path xattr
+// (storage.gfid2path, on by default); without it, or for a directory, the
+// op is reported with the crawl fix.
 // Entry ops inside a directory that a repair re-created (they failed with
 // ENOENT before it existed) are repaired too, and that directory's times
 // are sent again after them.
@@ -70,6 +74,13 @@ class ConflictResolver {
                           const protocol::Gfid& gfid);
   Result<FailureVerdict> Recreate(const protocol::Gfid& parent, const std::string& name,
                                   const protocol::Gfid& gfid);
+  // The entries (parent, name) that hold `gfid` on the primary now, as far
+  // as the volume's gfid-to-path xattr tells; each one checked by lookups.
+  struct Name {
+    protocol::Gfid parent;
+    std::string name;
+  };
+  Result<std::vector<Name>> CurrentNames(const protocol::Gfid& gfid);
   void AddObjectState(const protocol::Gfid& gfid, uint32_t mode, std::vector<PlanItem>* items);
   void NoteParent(const protocol::Gfid& parent);
   FailureVerdict Block(const protocol::Gfid& gfid, std::string cause);

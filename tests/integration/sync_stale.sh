@@ -6,7 +6,9 @@
 # REPLACE_STALE. Covered: a stale file and an empty stale directory met by
 # the initial crawl (with a child), a stale file met by a journaled create,
 # a rename onto a stale target, a rename of a file deleted on the secondary
-# (re-created from the primary), and a create the primary has moved on from
+# (re-created from the primary), files lost on the secondary and then only
+# written or chmod-ed (re-created from their names on the primary, hard
+# links and a name taken meanwhile included), and a create the primary has moved on from
 # (counted in replays_skipped, not failures). Each phase must end with zero differences,
 # failures=0 and stale_replaced>0. Then a NON-EMPTY stale directory, which
 # the receiver never removes: it must show up as failures with last_failure
@@ -50,6 +52,22 @@ sy_verify 60 >/dev/null || { sy_verify 1; tail -30 "$SY_LOG"; gr_fail "stale ent
 sleep 2
 [ "$(sy_status_field failures)" = 0 ] || gr_fail "failures=$(sy_status_field failures): $(sy_status_field last_failure)"
 gr_log "journal: stale entries replaced, missing file re-created (stale_replaced=$(sy_status_field stale_replaced))"
+
+# ---- files lost on the secondary, then changed on the primary ----
+# Only data and metadata ops follow, which name the file by GFID: georepd
+# finds its names on the primary (glusterfs.gfidtopath) and re-creates it
+# there with its current data, every hard link, and over a name the
+# secondary gave to another file meanwhile.
+mkdir -p "$P/lost/deep" && echo v1 >"$P/lost/deep/f" && ln "$P/lost/deep/f" "$P/lost/link"
+echo v1 >"$P/lost/taken"
+sy_verify 60 >/dev/null || { sy_verify 1; gr_fail "the lost/ files did not arrive"; }
+rm "$S/lost/deep/f" "$S/lost/link" "$S/lost/taken" && echo "another file" >"$S/lost/taken"
+echo v2 >>"$P/lost/deep/f" && chmod 600 "$P/lost/deep/f"
+echo v2 >>"$P/lost/taken"
+sy_verify 60 >/dev/null || { sy_verify 1; tail -30 "$SY_LOG"; gr_fail "files lost on the secondary were not re-created from the primary"; }
+sleep 2
+[ "$(sy_status_field failures)" = 0 ] || gr_fail "failures=$(sy_status_field failures): $(sy_status_field last_failure)"
+gr_log "files lost on the secondary re-created with their links"
 
 # ---- a refused op the primary has moved on from is a replay, not a failure ----
 # While georepd is down: r1 is created, renamed to r2, and r1 reused by a new

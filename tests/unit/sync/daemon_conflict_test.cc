@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -48,8 +49,26 @@ class FakePrimary : public DataSource {
   Result<std::unique_ptr<SourceFile>> Open(const Gfid&) override {
     return Status(Code::kNotFound, "not used");
   }
-  Result<std::optional<std::string>> GetXattr(const Gfid&, const std::string&) override {
-    return std::optional<std::string>();
+  // GlusterFS's glusterfs.gfidtopath: the object's paths joined by ':'
+  // (unless the volume keeps no gfid2path, as with gfid2path = false).
+  bool gfid2path = true;
+  Result<std::optional<std::string>> GetXattr(const Gfid& g, const std::string& key) override {
+    if (key != "glusterfs.gfidtopath" || !gfid2path) return std::optional<std::string>();
+    std::string all;
+    for (const auto& [entry, holder] : names) {
+      if (holder != g) continue;
+      if (!all.empty()) all += ":";
+      all += PathOf(entry.first) + "/" + entry.second;
+    }
+    if (all.empty()) return std::optional<std::string>();
+    return std::optional<std::string>(all);
+  }
+  std::string PathOf(const Gfid& dir) {
+    if (dir == protocol::RootGfid()) return "";
+    for (const auto& [entry, holder] : names) {
+      if (holder == dir) return PathOf(entry.first) + "/" + entry.second;
+    }
+    return "/<lost>";
   }
   Result<std::vector<std::string>> ListXattrs(const Gfid&) override {
     return std::vector<std::string>{};
@@ -146,9 +165,81 @@ TEST(ConflictResolver, DataOpOfAnObjectDeletedOnThePrimaryIsAReplay) {
   EXPECT_EQ(v->kind, Kind::kReplay);
 }
 
+TEST(ConflictResolver, DataOpOfAFileMissingOnTheSecondaryRecreatesItWhereThePrimaryHasIt) {
+  FakePrimary p;
+  p.Put(kRoot, "d", G(10), S_IFDIR | 0755);
+  p.Put(G(10), "f", G(7), S_IFREG | 0640);
+  ConflictResolver r(&p);
+  auto v = r.Judge(Data(G(7)), ENOENT, false);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  ASSERT_EQ(v->kind, Kind::kRepair) << v->cause;
+  ASSERT_EQ(v->items.size(), 3u);
+  auto* c = std::get_if<protocol::EntryCreateOp>(&v->items[0].entry);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->pargfid, G(10));
+  EXPECT_EQ(c->name, "f");
+  EXPECT_EQ(c->gfid, G(7));
+  EXPECT_EQ(v->items[1].kind, PlanItem::Kind::kData);
+  EXPECT_EQ(v->items[2].kind, PlanItem::Kind::kMeta);
+  // The batch's other ops on it are covered by the repair.
+  protocol::SetattrOp attrs;
+  attrs.gfid = G(7);
+  EXPECT_EQ(r.Judge(attrs, ENOENT, false)->kind, Kind::kCovered);
+}
+
+TEST(ConflictResolver, HardLinkedFileMissingOnTheSecondaryGetsEveryName) {
+  FakePrimary p;
+  p.Put(kRoot, "d", G(10), S_IFDIR | 0755);
+  p.Put(kRoot, "a", G(7), S_IFREG | 0644);
+  p.names[{G(10), "b"}] = G(7);
+  ConflictResolver r(&p);
+  auto v = r.Judge(Data(G(7)), ENOENT, false);
+  ASSERT_TRUE(v.ok());
+  ASSERT_EQ(v->kind, Kind::kRepair);
+  ASSERT_EQ(v->items.size(), 4u);
+  auto* c = std::get_if<protocol::EntryCreateOp>(&v->items[0].entry);
+  ASSERT_NE(c, nullptr);
+  auto* l = std::get_if<protocol::LinkOp>(&v->items[3].entry);
+  ASSERT_NE(l, nullptr);
+  // One name each, whichever order the primary lists them in.
+  std::set<std::pair<Gfid, std::string>> got{{c->pargfid, c->name}, {l->pargfid, l->name}};
+  EXPECT_EQ(got, (std::set<std::pair<Gfid, std::string>>{{kRoot, "a"}, {G(10), "b"}}));
+  EXPECT_EQ(l->gfid, G(7));
+}
+
+TEST(ConflictResolver, PathsThatDoNotLeadToTheObjectAreNotRecreated) {
+  // "/a:/b" is one path (directory "a:") or two ("/a", "/b"): only a walk
+  // on the primary that ends at the object counts.
+  FakePrimary p;
+  p.Put(kRoot, "a", G(13), S_IFREG | 0644);
+  p.Put(kRoot, "a:", G(11), S_IFDIR | 0755);
+  p.Put(G(11), "b", G(12), S_IFREG | 0644);
+  ConflictResolver r(&p);
+  auto v = r.Judge(Data(G(12)), ENOENT, false);
+  ASSERT_TRUE(v.ok());
+  ASSERT_EQ(v->kind, Kind::kRepair);
+  auto* c = std::get_if<protocol::EntryCreateOp>(&v->items[0].entry);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->pargfid, G(11));
+  EXPECT_EQ(c->name, "b");
+}
+
+TEST(ConflictResolver, DirectoryMissingOnTheSecondaryForAMetadataOpIsReportedWithTheFix) {
+  FakePrimary p;
+  p.Put(kRoot, "d", G(10), S_IFDIR | 0755);
+  ConflictResolver r(&p);
+  protocol::SetattrOp attrs;
+  attrs.gfid = G(10);
+  auto v = r.Judge(attrs, ENOENT, false);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->kind, Kind::kReport);
+  EXPECT_NE(v->cause.find("full crawl"), std::string::npos) << v->cause;
+}
+
 TEST(ConflictResolver, DataOpOfAnObjectThePrimaryStillHasIsReportedWithTheFix) {
   FakePrimary p;
   p.Put(kRoot, "f", G(7), S_IFREG | 0644);
+  p.gfid2path = false;  // nothing tells where the primary has it
   ConflictResolver r(&p);
   auto v = r.Judge(Data(G(7)), ENOENT, false);
   ASSERT_TRUE(v.ok());
