@@ -386,7 +386,9 @@ Status Applier::ResolveConflict(const Gfid& pargfid, const std::string& name,
 // keeps that GFID and reports success. A reader of the secondary (georep
 // verify, a backup, an admin's ls) can so turn a replicated file into one no
 // later op by GFID finds. Seen here in about 1 of 7 backlogs of 10000 files
-// replayed while the verifier walked the secondary. The lookup below costs
+// replayed while the verifier walked the secondary. Replicated volumes are
+// spared: AFR drops the gfid-req of every lookup before it reaches the
+// bricks, so the check finds nothing to redo there. The lookup below costs
 // what it saves: the volume keeps the object it finds for the ops of the
 // batch that follow (data, attributes), which would otherwise look it up by
 // GFID.
@@ -403,9 +405,10 @@ Status Applier::CreateChecked(const protocol::EntryCreateOp& op) {
                              " instead of " + GfidToString(op.gfid);
     if (attempt == kCreateAttempts) {
       return Status::FromErrno(EIO, what + ", " + std::to_string(kCreateAttempts) +
-                                        " times in a row; the entry is left for the next replay "
-                                        "to replace (check what keeps looking up new names on "
-                                        "the secondary volume)");
+                                        " times in a row; the entry is left in place and georepd "
+                                        "re-creates the file when an op on it finds it missing "
+                                        "(check what keeps looking up new names on the secondary "
+                                        "volume)");
     }
     log::Warning(kLog, what + "; removing it and creating it again");
     // The entry is the one this create just made: the create succeeded, so
