@@ -24,14 +24,18 @@ FailureVerdict Verdict(Kind kind, std::string cause = "") {
   return v;
 }
 
-FailureVerdict RepairWith(protocol::Op op, const Gfid& gfid) {
-  FailureVerdict v;
-  v.kind = Kind::kRepair;
+PlanItem EntryItem(protocol::Op op, const Gfid& gfid) {
   PlanItem entry;
   entry.kind = PlanItem::Kind::kEntry;
   entry.gfid = gfid;
   entry.entry = std::move(op);
-  v.items.push_back(std::move(entry));
+  return entry;
+}
+
+FailureVerdict RepairWith(protocol::Op op, const Gfid& gfid) {
+  FailureVerdict v;
+  v.kind = Kind::kRepair;
+  v.items.push_back(EntryItem(std::move(op), gfid));
   return v;
 }
 
@@ -158,7 +162,8 @@ Result<std::vector<ConflictResolver::Name>> ConflictResolver::CurrentNames(const
   // Where `path` leads on the primary: {parent, name}, or nullopt.
   auto walk = [&](const std::string& path) -> Result<std::optional<Name>> {
     if (path.empty() || path[0] != '/') return std::optional<Name>();
-    Gfid dir = protocol::RootGfid();
+    Gfid dir{};                         // the directory holding `name`
+    Gfid holder = protocol::RootGfid(); // what the path leads to so far
     std::string name;
     for (size_t pos = 1; pos <= path.size();) {
       size_t slash = path.find('/', pos);
@@ -166,25 +171,17 @@ Result<std::vector<ConflictResolver::Name>> ConflictResolver::CurrentNames(const
       std::string component = path.substr(pos, slash - pos);
       pos = slash + 1;
       if (component.empty()) continue;
-      if (!name.empty()) {
-        auto next = source_->LookupName(dir, name);
-        if (!next.ok()) {
-          const Code c = next.status().code();
-          if (c == Code::kNotFound || c == Code::kInvalidArgument) return std::optional<Name>();
-          return next.status().Annotate("resolving " + path + " on the primary");
-        }
-        dir = *next;
+      auto next = source_->LookupName(holder, component);
+      if (!next.ok()) {
+        const Code c = next.status().code();
+        if (c == Code::kNotFound || c == Code::kInvalidArgument) return std::optional<Name>();
+        return next.status().Annotate("resolving " + path + " on the primary");
       }
+      dir = holder;
+      holder = *next;
       name = std::move(component);
     }
-    if (name.empty()) return std::optional<Name>();
-    auto holder = source_->LookupName(dir, name);
-    if (!holder.ok()) {
-      const Code c = holder.status().code();
-      if (c == Code::kNotFound || c == Code::kInvalidArgument) return std::optional<Name>();
-      return holder.status().Annotate("resolving " + path + " on the primary");
-    }
-    if (*holder != gfid) return std::optional<Name>();
+    if (name.empty() || holder != gfid) return std::optional<Name>();
     return std::optional<Name>(Name{dir, name});
   };
   // Shortest join first; every accepted path is checked to end at `gfid`,
@@ -338,11 +335,7 @@ Result<FailureVerdict> ConflictResolver::Judge(const protocol::Op& op, int err, 
       if (!v.ok() || v->kind != Kind::kRepair) return v;
       for (size_t i = 1; i < names->size(); ++i) {
         const Name& n = (*names)[i];
-        PlanItem link;
-        link.kind = PlanItem::Kind::kEntry;
-        link.gfid = gfid;
-        link.entry = protocol::LinkOp{gfid, n.parent, n.name};
-        v->items.push_back(std::move(link));
+        v->items.push_back(EntryItem(protocol::LinkOp{gfid, n.parent, n.name}, gfid));
         NoteParent(n.parent);
       }
       return v;

@@ -109,6 +109,12 @@ protocol::DataOp Data(const Gfid& g) {
   return d;
 }
 
+protocol::SetattrOp Attrs(const Gfid& g) {
+  protocol::SetattrOp a;
+  a.gfid = g;
+  return a;
+}
+
 const Gfid kRoot = protocol::RootGfid();
 
 TEST(ConflictResolver, StaleCreateIsResentWithTheFilesCurrentDataAndMetadata) {
@@ -182,9 +188,7 @@ TEST(ConflictResolver, DataOpOfAFileMissingOnTheSecondaryRecreatesItWhereThePrim
   EXPECT_EQ(v->items[1].kind, PlanItem::Kind::kData);
   EXPECT_EQ(v->items[2].kind, PlanItem::Kind::kMeta);
   // The batch's other ops on it are covered by the repair.
-  protocol::SetattrOp attrs;
-  attrs.gfid = G(7);
-  EXPECT_EQ(r.Judge(attrs, ENOENT, false)->kind, Kind::kCovered);
+  EXPECT_EQ(r.Judge(Attrs(G(7)), ENOENT, false)->kind, Kind::kCovered);
 }
 
 TEST(ConflictResolver, HardLinkedFileMissingOnTheSecondaryGetsEveryName) {
@@ -228,9 +232,7 @@ TEST(ConflictResolver, DirectoryMissingOnTheSecondaryForAMetadataOpIsReportedWit
   FakePrimary p;
   p.Put(kRoot, "d", G(10), S_IFDIR | 0755);
   ConflictResolver r(&p);
-  protocol::SetattrOp attrs;
-  attrs.gfid = G(10);
-  auto v = r.Judge(attrs, ENOENT, false);
+  auto v = r.Judge(Attrs(G(10)), ENOENT, false);
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(v->kind, Kind::kReport);
   EXPECT_NE(v->cause.find("full crawl"), std::string::npos) << v->cause;
@@ -334,9 +336,7 @@ TEST(ConflictResolver, FalloutOfAnUnreplaceableDirectoryRepeatsItsCauseAndFix) {
   p.Put(G(10), "x", G(11), S_IFREG | 0644);
   ConflictResolver r(&p);
   ASSERT_EQ(r.Judge(Create(kRoot, "d", G(10), S_IFDIR | 0755), EEXIST, true)->kind, Kind::kReport);
-  protocol::SetattrOp meta;
-  meta.gfid = G(10);
-  auto own = r.Judge(meta, ENOENT, true);
+  auto own = r.Judge(Attrs(G(10)), ENOENT, true);
   ASSERT_TRUE(own.ok());
   EXPECT_EQ(own->kind, Kind::kReport);
   EXPECT_NE(own->cause.find("remove it on the secondary"), std::string::npos) << own->cause;
