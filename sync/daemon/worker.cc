@@ -643,6 +643,15 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
     if (bytes != nullptr) *bytes = total;
     return Status::Ok();
   };
+  // A batch goes out through a Message that borrows it (moved in and back
+  // out): passing the Batch where a Message is expected would copy it, every
+  // data payload included (4 MiB per chunk of a big file).
+  auto send_batch = [&](protocol::Batch* b, size_t* bytes) -> Status {
+    protocol::Message m(std::move(*b));
+    Status st = send(m, bytes);
+    *b = std::move(std::get<protocol::Batch>(m));
+    return st;
+  };
 
   // Handshake.
   protocol::Hello hello;
@@ -960,7 +969,7 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
       f.repair = true;
       for (const auto& op : b.ops) f.op_desc.push_back(protocol::DescribeOp(op));
       size_t bytes = 0;
-      GEOREP_RETURN_IF_ERROR(send(b, &bytes));
+      GEOREP_RETURN_IF_ERROR(send_batch(&b, &bytes));
       f.ops = StripPayload(std::move(b.ops));
       f.sent = Clock::now();
       inflight.push_back(std::move(f));
@@ -1139,7 +1148,7 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
         f.op_desc.reserve(item->batch->ops.size());
         for (const auto& op : item->batch->ops) f.op_desc.push_back(protocol::DescribeOp(op));
         size_t bytes = 0;
-        result = send(*item->batch, &bytes);
+        result = send_batch(&*item->batch, &bytes);
         if (!result.ok()) break;
         f.ops = StripPayload(std::move(item->batch->ops));
         f.sent = Clock::now();
