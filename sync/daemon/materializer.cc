@@ -25,6 +25,13 @@ constexpr uint64_t kSmallRange = 128 * 1024;
 constexpr size_t kReadAhead = 2;
 }  // namespace
 
+BufferPool& DataBuffers() {
+  // Enough for the chunks read ahead plus those just sent; more would only
+  // hold memory (4 MiB each) in an idle daemon.
+  static BufferPool pool(2 * kReadAhead + 2);
+  return pool;
+}
+
 Materializer::Materializer(DataSource* source, MaterializerLimits limits, BatchSink sink)
     : source_(source), limits_(limits), sink_(std::move(sink)) {}
 
@@ -189,7 +196,7 @@ Status Materializer::AddData(const PlanItem& item) {
           uint64_t want = std::min(chunk, extent_end - next);
           SourceFile* f = &file;
           ahead.push_back({next, want, std::async(std::launch::async, [f, next, want] {
-                             std::string out;
+                             std::string out = DataBuffers().Take();
                              Status st = f->Read(next, want, &out);
                              return std::make_pair(std::move(st), std::move(out));
                            })});

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 
+#include "common/buffer_pool.h"
 #include "common/status.h"
 #include "sync/daemon/data_source.h"
 #include "sync/daemon/plan.h"
@@ -46,6 +47,11 @@ struct MaterializerStats {
   uint64_t data_bytes = 0;          // DataOp payload produced
   uint64_t holes = 0;               // PunchHoleOps produced
 };
+
+// The buffers of DATA payloads, reused between the reads of the
+// materializer and the sender that is done with them (see
+// common/buffer_pool.h); shared by every worker of the process.
+BufferPool& DataBuffers();
 
 class Materializer {
  public:

@@ -204,8 +204,8 @@ bool IsEntryOp(const protocol::Op& op) {
 std::vector<protocol::Op> StripPayload(std::vector<protocol::Op> ops) {
   for (auto& op : ops) {
     if (auto* d = std::get_if<protocol::DataOp>(&op)) {
-      d->data.clear();
-      d->data.shrink_to_fit();
+      DataBuffers().Give(std::move(d->data));
+      d->data = std::string();
     }
   }
   return ops;
