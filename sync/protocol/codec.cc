@@ -276,6 +276,19 @@ class Reader {
     pos_ += n;
     return s;
   }
+  // Like Str, into `out` (a reused buffer: assign copies without zeroing).
+  void StrInto(const char* field, size_t max, std::string* out) {
+    uint32_t n = U32(field);
+    if (!ok_) return;
+    if (n > max) {
+      Fail(ErrorCode::kMalformed, std::string(field) + " is " + std::to_string(n) +
+                                      " bytes, more than the limit of " + std::to_string(max));
+      return;
+    }
+    if (!Need(n, field)) return;
+    out->assign(in_.data() + pos_, n);
+    pos_ += n;
+  }
   void ExpectEnd(const char* what) {
     if (ok_ && pos_ != in_.size()) {
       Fail(ErrorCode::kMalformed, std::to_string(in_.size() - pos_) +
@@ -308,7 +321,7 @@ constexpr size_t kMinOpSize = 1 + kIdSize;
 // Smallest encoding of an OpFailure: index, errno, empty message.
 constexpr size_t kMinFailureSize = 4 + 4 + kStrOverhead;
 
-bool DecodeOp(Reader* r, Op* out) {
+bool DecodeOp(Reader* r, Op* out, BufferPool* buffers) {
   uint8_t type = r->U8("op type");
   if (!r->ok()) return false;
   switch (static_cast<OpType>(type)) {
@@ -364,7 +377,8 @@ bool DecodeOp(Reader* r, Op* out) {
       DataOp o;
       o.gfid = r->Id("gfid");
       o.offset = r->U64("offset");
-      o.data = r->Str("data", kMaxDataChunk);
+      if (buffers != nullptr) o.data = buffers->Take();
+      r->StrInto("data", kMaxDataChunk, &o.data);
       *out = std::move(o);
       break;
     }
@@ -559,7 +573,7 @@ Status EncodeFrameParts(const Message& m, std::string* frame, std::vector<std::s
   return Status::Ok();
 }
 
-Status DecodeBody(std::string_view body, Message* out, ErrorCode* code) {
+Status DecodeBody(std::string_view body, Message* out, ErrorCode* code, BufferPool* buffers) {
   Reader r(body);
   const uint8_t type = r.U8("message type");
   Message m;
@@ -608,7 +622,7 @@ Status DecodeBody(std::string_view body, Message* out, ErrorCode* code) {
       if (r.ok()) b.ops.reserve(count);
       for (uint32_t i = 0; r.ok() && i < count; ++i) {
         Op op;
-        if (!DecodeOp(&r, &op)) {
+        if (!DecodeOp(&r, &op, buffers)) {
           r.Fail(ErrorCode::kMalformed, "op decoding failed");  // keeps the first cause
           break;
         }
@@ -715,14 +729,29 @@ Status DecodeBody(std::string_view body, Message* out, ErrorCode* code) {
   return Status::Ok();
 }
 
-void FrameDecoder::Append(std::string_view bytes) {
+void FrameDecoder::Reserve(size_t n) {
   // Drop consumed bytes once they dominate the buffer, keeping appends
   // amortised O(n) without moving data on every frame.
-  if (pos_ > 0 && (pos_ == buf_.size() || pos_ >= buf_.size() / 2)) {
-    buf_.erase(0, pos_);
+  if (pos_ > 0 && (pos_ == end_ || pos_ >= end_ / 2)) {
+    std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
+    end_ -= pos_;
     pos_ = 0;
   }
-  buf_.append(bytes);
+  // buf_'s size is its usable room; only growth zero-fills (rarely).
+  if (buf_.size() - end_ < n) buf_.resize(std::max(end_ + n, 2 * buf_.size()));
+}
+
+void FrameDecoder::Append(std::string_view bytes) {
+  Reserve(bytes.size());
+  std::memcpy(buf_.data() + end_, bytes.data(), bytes.size());
+  end_ += bytes.size();
+}
+
+ssize_t FrameDecoder::ReadFrom(int fd, size_t max) {
+  Reserve(max);
+  const ssize_t n = ::read(fd, buf_.data() + end_, max);
+  if (n > 0) end_ += static_cast<size_t>(n);
+  return n;
 }
 
 Result<std::optional<Message>> FrameDecoder::Next() {
@@ -757,7 +786,7 @@ Result<std::optional<Message>> FrameDecoder::Next() {
   }
   Message m;
   ErrorCode code = ErrorCode::kMalformed;
-  Status st = DecodeBody(body, &m, &code);
+  Status st = DecodeBody(body, &m, &code, buffers_);
   if (!st.ok()) {
     failed_ = true;
     error_code_ = code;
@@ -788,8 +817,8 @@ Status WriteFrame(int fd, const Message& m) {
 }
 
 Result<std::optional<Message>> ReadFrame(int fd, FrameDecoder* decoder, int timeout_ms) {
+  // Read straight into the decoder's buffer: no intermediate copy.
   constexpr size_t kReadChunk = 256 * 1024;
-  std::string chunk(kReadChunk, '\0');
   // Each iteration either returns or adds at least one byte to a frame that
   // is bounded by max_body, so the loop ends; each wait is bounded by timeout_ms.
   for (;;) {
@@ -815,7 +844,7 @@ Result<std::optional<Message>> ReadFrame(int fd, FrameDecoder* decoder, int time
                                                 std::to_string(timeout_ms) + " ms");
       }
     }
-    ssize_t n = ::read(fd, chunk.data(), chunk.size());
+    ssize_t n = decoder->ReadFrom(fd, kReadChunk);
     if (n < 0) {
       if (errno == EINTR) continue;
       return Status::FromErrno(errno, "read from fd " + std::to_string(fd));
@@ -826,7 +855,6 @@ Result<std::optional<Message>> ReadFrame(int fd, FrameDecoder* decoder, int time
                                         std::to_string(decoder->buffered()) +
                                         " bytes of an incomplete frame)");
     }
-    decoder->Append(std::string_view(chunk.data(), static_cast<size_t>(n)));
   }
 }
 

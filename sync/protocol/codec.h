@@ -6,6 +6,8 @@
 // and trailing bytes are errors, and a frame is only ever returned whole.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -13,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/buffer_pool.h"
 #include "common/status.h"
 #include "sync/protocol/messages.h"
 
@@ -37,7 +40,9 @@ constexpr size_t kBatchBodyOverhead = 1 + 8 + 4 + 4;  // type, batch id, flags, 
 
 // Decodes one complete body (type byte + fields). On failure *code says which
 // protocol error it is. Exposed for tests; streams use FrameDecoder.
-Status DecodeBody(std::string_view body, Message* out, ErrorCode* code);
+// DATA payloads are decoded into buffers taken from `buffers` when given.
+Status DecodeBody(std::string_view body, Message* out, ErrorCode* code,
+                  BufferPool* buffers = nullptr);
 
 // Incremental decoder for a byte stream: Append what arrives, then call Next
 // until it returns nullopt (needs more bytes). After an error every further
@@ -48,6 +53,12 @@ class FrameDecoder {
   explicit FrameDecoder(uint32_t max_body = kMaxBodySize) : max_body_(max_body) {}
 
   void Append(std::string_view bytes);
+  // One read(2) of up to `max` bytes from `fd` straight into the buffer:
+  // what read returned (0 at end of stream, -1 with errno set).
+  ssize_t ReadFrom(int fd, size_t max);
+  // DATA payloads are decoded into buffers from `pool` (nullptr: fresh
+  // strings); the caller gives them back once applied.
+  void set_buffers(BufferPool* pool) { buffers_ = pool; }
   // A frame, nullopt when the buffered bytes hold no complete frame, or a
   // protocol error (kCorruption for damaged bytes, kInvalidArgument for
   // well-formed but unacceptable content, kResourceExhausted for too large).
@@ -55,7 +66,7 @@ class FrameDecoder {
 
   // Bytes buffered and not yet returned as frames. Non-zero at end of stream
   // means the peer stopped in the middle of a frame.
-  size_t buffered() const { return buf_.size() - pos_; }
+  size_t buffered() const { return end_ - pos_; }
   // True once Next has returned a protocol error.
   bool failed() const { return failed_; }
   // The protocol error of the last failed Next (meaningless before one).
@@ -64,8 +75,13 @@ class FrameDecoder {
 
  private:
   uint32_t max_body_;
-  std::string buf_;
+  // Makes room for n more bytes after end_.
+  void Reserve(size_t n);
+
+  std::string buf_;   // [pos_, end_) holds unread bytes; the rest is room
   size_t pos_ = 0;
+  size_t end_ = 0;
+  BufferPool* buffers_ = nullptr;
   bool failed_ = false;
   Status error_;
   ErrorCode error_code_ = ErrorCode::kInternal;

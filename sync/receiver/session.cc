@@ -137,6 +137,10 @@ class Session {
   const SessionOptions& options_;
   const VolumeOpener& opener_;
   protocol::FrameDecoder decoder_;
+  // DATA payload buffers, decoded into by the reader thread and given back
+  // once their batch is applied (common/buffer_pool.h): the frames queued
+  // in the reader plus the one being applied.
+  BufferPool data_buffers_{4};
   MountedVolume mounted_;
   std::unique_ptr<Applier> applier_;
   BrickLock lock_;  // held from HELLO to exit (PROTOCOL.md, "One receiver per brick")
@@ -315,6 +319,11 @@ std::optional<int> Session::Handle(Message& m) {
                          std::to_string(batch.ops.size()) + " ops, " +
                          std::to_string(ack.failures.size()) + " failed");
     reply = std::move(ack);
+    // Applied, and every write has completed (ApplyBatch ends with
+    // FlushAll): the payloads' buffers can take the next frames.
+    for (protocol::Op& op : std::get<protocol::Batch>(m).ops) {
+      if (auto* d = std::get_if<protocol::DataOp>(&op)) data_buffers_.Give(std::move(d->data));
+    }
   } else if (type == MessageType::kStatRequest) {
     reply = applier_->Stat(std::get<protocol::StatRequest>(m));
   } else {
@@ -328,6 +337,7 @@ int Session::Run() {
   using Clock = std::chrono::steady_clock;
   const bool limited = options_.idle_timeout_s > 0;
   auto idle_deadline = Clock::now() + std::chrono::seconds(options_.idle_timeout_s);
+  decoder_.set_buffers(&data_buffers_);
   FrameReader reader(in_, &decoder_);
   // One frame per iteration; the session ends on BYE, end of input, an error,
   // SIGTERM or the idle timeout, so every wait is bounded when a timeout is

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -415,6 +416,53 @@ TEST(ProtocolStream, ReadFrameReturnsFramesThenEndOfStream) {
   ASSERT_TRUE(c.ok());
   EXPECT_FALSE(c->has_value());
   close(sv[1]);
+}
+
+TEST(ProtocolStream, LargeFramesSplitAcrossManyReadsDecodeIntact) {
+  // Frames bigger than one read (256 KiB), back to back, so the decoder
+  // reads into its buffer, compacts it and grows it between frames.
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  std::mt19937 rng(5);
+  std::vector<Message> sent;
+  for (int i = 0; i < 3; ++i) {
+    Batch b;
+    b.batch_id = static_cast<uint64_t>(i + 1);
+    std::string data(1000000 + static_cast<size_t>(i) * 4097, '\0');
+    for (auto& c : data) c = static_cast<char>(rng());
+    b.ops.push_back(DataOp{G(2), static_cast<uint64_t>(i) << 20, std::move(data)});
+    sent.push_back(std::move(b));
+  }
+  std::thread writer([&] {
+    for (const Message& m : sent) EXPECT_TRUE(WriteFrame(sv[0], m).ok());
+    close(sv[0]);
+  });
+  FrameDecoder d;
+  for (const Message& want : sent) {
+    auto got = ReadFrame(sv[1], &d, 5000);
+    ASSERT_TRUE(got.ok() && got->has_value()) << got.status().ToString();
+    EXPECT_EQ(**got, want);
+  }
+  writer.join();
+  close(sv[1]);
+}
+
+TEST(ProtocolCodec, DataIsDecodedIntoAPooledBuffer) {
+  BufferPool pool(1);
+  std::string kept(BufferPool::kMinKeptBytes, 'x');
+  const char* storage = kept.data();
+  pool.Give(std::move(kept));
+  Batch b;
+  b.batch_id = 9;
+  b.ops.push_back(DataOp{G(2), 0, std::string("payload")});
+  FrameDecoder d;
+  d.set_buffers(&pool);
+  auto got = DecodeAll(Frame(b), &d);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  const auto& data = std::get<DataOp>(std::get<Batch>(**got).ops[0]).data;
+  EXPECT_EQ(data, "payload");
+  EXPECT_EQ(data.data(), storage);  // the pooled allocation, not a fresh one
+  EXPECT_EQ(pool.kept(), 0u);
 }
 
 TEST(ProtocolStream, EndOfStreamInsideAFrameIsAborted) {
