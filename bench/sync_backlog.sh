@@ -42,14 +42,15 @@ sy_write_conf started
 sy_wait_files "$SB/backlog" "$N" 4096 1200 "$GR_DIR/t_brick" &
 poller=$!
 # Only the backlog: the baseline's files are on the secondary alone.
-sy_verify 300 --path /backlog >/dev/null || { kill "$poller"; gr_fail "the verifier never agreed"; }
+sy_verify 300 --path /backlog --json >"$GR_DIR/verify.json" || { kill "$poller"; gr_fail "the verifier never agreed"; }
 t2=$(date +%s.%N)
 "$CPU" snap "$GR_NS" "$GR_DIR/cpu1.json"
 wait "$poller" || gr_fail "the backlog never arrived complete"
 t1=$(cat "$GR_DIR/t_brick")
-python3 - "$N" "$t0" "$t1" "$t2" "$base_rate" "$THREADS" <<'PY'
-import sys
+python3 - "$N" "$t0" "$t1" "$t2" "$base_rate" "$THREADS" "$GR_DIR/verify.json" <<'PY'
+import json, sys
 n = int(sys.argv[1]); t0, t1, t2, base = map(float, sys.argv[2:6])
+v = json.load(open(sys.argv[7]))
 brick, verify = n / (t1 - t0), n / (t2 - t0)
 print("sync_backlog files=%d x 4 KiB" % n)
 print("  baseline, parallel gfapi creates on the secondary (%s threads): %.1f files/s" % (sys.argv[6], base))
@@ -57,6 +58,9 @@ print("  georep, resume -> all files on the secondary brick: %.1f files/s (%.1f 
       % (brick, t1 - t0, 100 * brick / base))
 print("  georep, resume -> georep-verify agrees: %.1f files/s (%.1f s)" % (verify, t2 - t0))
 print("  ratio %.0f%% (target >= 50%%: %s)" % (100 * verify / base, "MET" if verify >= 0.5 * base else "MISSED"))
+print("    the verifier: %d full passes and %d polls of the secondary alone (%d walks);"
+      " the confirming pass began at %.1f s" % (v["passes"], v["secondary_polls"], v["secondary_walks"],
+                                                 v["confirming_pass_started_seconds"]))
 PY
 echo "  CPU from resume until the verifier agreed, by process:"
 "$CPU" diff "$GR_DIR/cpu0.json" "$GR_DIR/cpu1.json"

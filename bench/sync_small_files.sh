@@ -48,9 +48,9 @@ print("sync_small_files files=%d x 4 KiB" % n)
 print("  writer: %.2f s (%.0f files/s through FUSE)" % (we - w0, n / (we - w0)))
 print("  writer end -> all files complete in the secondary brick: %.3f s" % (tb - we))
 print("  writer end -> georep-verify agrees: %.3f s  (target <= 0.5 s: %s)" % (tv - we, "MET" if tv - we <= 0.5 else "MISSED"))
-print("    the verifier: %d full passes and %d walks of the secondary alone in %.3f s after connecting;"
+print("    the verifier: %d full passes and %d polls of the secondary alone (%d walks) in %.3f s after connecting;"
       " the confirming pass began at %.3f s"
-      % (v["passes"], v["secondary_polls"], v["seconds"], v["confirming_pass_started_seconds"]))
+      % (v["passes"], v["secondary_polls"], v["secondary_walks"], v["seconds"], v["confirming_pass_started_seconds"]))
 print("  baseline, one georep-verify pass on identical volumes: %.3f s; ratio %.2fx" % (base, (tv - we) / base))
 PY
 sy_stop_daemon TERM

@@ -298,17 +298,65 @@ DiffOptions Verifier::WalkOnlyDiffOptions() const {
   return quick;
 }
 
-Result<bool> Verifier::SecondaryMatchesLastPrimaryWalk() {
+std::vector<Probe> ProbesFromWalkDiff(const std::vector<Entry>& primary_walk,
+                                      const std::vector<Difference>& diffs) {
+  std::vector<Probe> probes;
+  probes.reserve(diffs.size());
+  for (const Difference& d : diffs) {
+    if (!probes.empty() && probes.back().path == d.path) continue;  // several attributes of one entry
+    Probe p;
+    p.path = d.path;
+    auto it = std::lower_bound(primary_walk.begin(), primary_walk.end(), d.path,
+                               [](const Entry& e, const std::string& path) {
+                                 return ComparePaths(e.path, path) < 0;
+                               });
+    if (it != primary_walk.end() && it->path == d.path) p.expected = *it;
+    probes.push_back(std::move(p));
+  }
+  return probes;
+}
+
+std::vector<size_t> SpreadSample(size_t n, size_t k) {
+  std::vector<size_t> out;
+  if (n == 0 || k == 0) return out;
+  if (n <= k) {
+    for (size_t i = 0; i < n; ++i) out.push_back(i);
+    return out;
+  }
+  // k points from the last index back, evenly spaced: i * (n-1) / (k-1).
+  for (size_t i = 0; i < k; ++i) out.push_back(k == 1 ? n - 1 : i * (n - 1) / (k - 1));
+  return out;
+}
+
+bool ProbeMatches(const Probe& probe, const std::optional<Entry>& seen,
+                  const DiffOptions& walk_options) {
+  if (!probe.expected || !seen) return !probe.expected && !seen;
+  Result<std::vector<Difference>> diffs =
+      DiffManifests(std::vector<Entry>{*probe.expected}, std::vector<Entry>{*seen}, walk_options);
+  return diffs.ok() && diffs->empty();
+}
+
+Result<bool> Verifier::SecondaryMatchesLastPrimaryWalk(bool* walked) {
+  *walked = false;
+  const DiffOptions walk_options = WalkOnlyDiffOptions();
+  for (size_t i : SpreadSample(probes_.size(), kProbesPerPoll)) {
+    Result<std::optional<Entry>> seen = sides_[1].volume->Probe(probes_[i].path);
+    if (!seen.ok()) break;  // the walk below meets it again and reports it
+    if (!ProbeMatches(probes_[i], *seen, walk_options)) return false;
+  }
+  *walked = true;
   Snapshot secondary;
   GEOREP_RETURN_IF_ERROR(WalkSide(1, &secondary));
   Result<std::vector<Difference>> diffs =
-      DiffManifests(*last_primary_walk_, secondary.entries, WalkOnlyDiffOptions());
+      DiffManifests(*last_primary_walk_, secondary.entries, walk_options);
   if (!diffs.ok()) return diffs.status();
+  probes_ = ProbesFromWalkDiff(*last_primary_walk_, *diffs);
   return diffs->empty();
 }
 
 Result<PassResult> Verifier::RunPass(bool stop_at_first_differing_phase) {
   last_primary_walk_.reset();
+  probes_.clear();
   const Clock::time_point t0 = Clock::now();
   Snapshot snaps[2];
   Snapshot& p = snaps[0];
@@ -329,7 +377,10 @@ Result<PassResult> Verifier::RunPass(bool stop_at_first_differing_phase) {
     Result<std::vector<Difference>> diffs = DiffManifests(p.entries, s.entries, WalkOnlyDiffOptions());
     if (!diffs.ok()) return diffs.status();
     if (!diffs->empty()) {
-      if (sides_[0].volume && sides_[1].volume) last_primary_walk_ = std::move(p.entries);
+      if (sides_[0].volume && sides_[1].volume) {
+        probes_ = ProbesFromWalkDiff(p.entries, *diffs);
+        last_primary_walk_ = std::move(p.entries);
+      }
       return finish(std::move(*diffs));
     }
   }
@@ -389,9 +440,13 @@ Result<Verifier::WaitResult> Verifier::WaitUntilEqual(std::chrono::milliseconds 
     if (last_primary_walk_ && Clock::now() - last_full_pass < kWaitFullPassEvery) {
       // A poll that fails (a transient error) is followed by a full pass,
       // which reports or retries it as any pass would.
-      Result<bool> caught_up = SecondaryMatchesLastPrimaryWalk();
+      bool walked = false;
+      Result<bool> caught_up = SecondaryMatchesLastPrimaryWalk(&walked);
       behind = caught_up.ok() && !*caught_up;
-      if (behind) ++w.secondary_polls;
+      if (behind) {
+        ++w.secondary_polls;
+        if (walked) ++w.secondary_walks;
+      }
     }
     if (!behind) {
       ++w.passes;

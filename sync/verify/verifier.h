@@ -68,6 +68,27 @@ struct PassResult {
   std::string content_note;
 };
 
+// --wait-until-equal's probes: entries the last walk found behind on the
+// secondary, looked up one by one between walks (Verifier::kProbesPerPoll).
+struct Probe {
+  std::string path;
+  // The primary's entry from that walk; nullopt: the entry must be absent
+  // (it was extra on the secondary).
+  std::optional<Entry> expected;
+};
+// One probe per difference of a walk-level comparison of `primary_walk`
+// with the secondary, in path order.
+std::vector<Probe> ProbesFromWalkDiff(const std::vector<Entry>& primary_walk,
+                                      const std::vector<Difference>& diffs);
+// At most `k` of the indices 0..n-1, evenly spread and always including the
+// last: entries arrive in the primary's order of change, not path order, so
+// a spread sample says more about the whole than the first k.
+std::vector<size_t> SpreadSample(size_t n, size_t k);
+// Whether the secondary's entry `seen` (nullopt: absent) matches the probe
+// at walk level (as DiffManifests with `walk_options` would judge it).
+bool ProbeMatches(const Probe& probe, const std::optional<Entry>& seen,
+                  const DiffOptions& walk_options);
+
 // Scans one live volume into a manifest, with digests of every regular file
 // when `content` is set and xattrs when `xattrs` is. Used by --manifest-only.
 Result<Manifest> BuildManifest(GlusterVolume* volume, const std::string& root, bool content,
@@ -93,8 +114,10 @@ class Verifier {
     // full pass of a large tree takes a while; benchmarks may want both).
     double confirming_pass_started = 0;
     PassResult last;            // the last completed pass
-    // Walks of the secondary alone between full passes (WaitUntilEqual).
+    // Polls of the secondary alone between full passes (WaitUntilEqual),
+    // and how many of them walked it (the others stopped at a probe).
     int secondary_polls = 0;
+    int secondary_walks = 0;
   };
   // Repeats RunPass with bounded exponential backoff (kWaitInitialDelay
   // doubling up to kWaitMaxDelay, but never more than kWaitPassFactor times
@@ -111,6 +134,15 @@ class Verifier {
   // follows as soon as the secondary matches, and at least this often in
   // case the primary moved toward the secondary instead.
   static constexpr std::chrono::milliseconds kWaitFullPassEvery{5000};
+  // Before walking the secondary again, a poll looks up this many of the
+  // entries the last walk found behind (SpreadSample); one that is still
+  // behind ends the poll. A walk lists every entry (10000 files: ~0.1 s of
+  // the secondary's bricks, and the polls ran about four times a second
+  // during a backlog benchmark, taking that CPU from the replication being
+  // waited for); a probe costs a LOOKUP per entry, so polls can follow each
+  // other closely without loading the bricks, and the trees are found
+  // identical sooner.
+  static constexpr size_t kProbesPerPoll = 8;
   static constexpr std::chrono::milliseconds kWaitInitialDelay{20};
   static constexpr std::chrono::milliseconds kWaitMaxDelay{1000};
   static constexpr int kWaitPassFactor = 2;
@@ -133,9 +165,11 @@ class Verifier {
   // The comparison's options restricted to what a walk shows (no per-entry
   // round trips).
   DiffOptions WalkOnlyDiffOptions() const;
-  // Whether a walk of the secondary alone shows no difference from
-  // last_primary_walk_ (the wait's cheap poll; see kWaitFullPassEvery).
-  Result<bool> SecondaryMatchesLastPrimaryWalk();
+  // Whether the secondary alone shows no difference from
+  // last_primary_walk_ (the wait's cheap poll; see kWaitFullPassEvery):
+  // probes first (kProbesPerPoll), then a walk, which renews probes_.
+  // `walked` is set when it walked.
+  Result<bool> SecondaryMatchesLastPrimaryWalk(bool* walked);
   // Details of side k; also reads the one-block files among `jobs` (job_of:
   // job index per entry of side k, -1 for none).
   Status DetailSide(int k, Snapshot* snap, std::vector<DigestJob>* jobs, const std::vector<int>& job_of);
@@ -153,6 +187,9 @@ class Verifier {
   // differences, when both sides are live volumes; reset by any other
   // outcome.
   std::optional<std::vector<Entry>> last_primary_walk_;
+  // What the last walk-level comparison with last_primary_walk_ found
+  // behind on the secondary.
+  std::vector<Probe> probes_;
   // Digests already computed, by side and (gfid, size, mtime, ctime): any
   // write moves ctime, so an unchanged key means unchanged content.
   using CacheKey = std::tuple<Gfid, uint64_t, int64_t, int64_t>;

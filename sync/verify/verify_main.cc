@@ -263,14 +263,15 @@ struct Report {
   double seconds;
   bool waited;
   double confirming_pass_started;  // wait mode, when equal
-  int secondary_polls;             // wait mode: walks of the secondary alone
+  int secondary_polls;             // wait mode: polls of the secondary alone
+  int secondary_walks;             // how many of those walked it (the rest stopped at a probe)
 };
 
 std::string PassCount(const Report& r) {
   std::string s = std::to_string(r.passes) + (r.passes == 1 ? " full pass" : " full passes");
   if (r.secondary_polls > 0) {
-    s += " and " + std::to_string(r.secondary_polls) + " walk" + (r.secondary_polls == 1 ? "" : "s") +
-         " of the secondary alone";
+    s += " and " + std::to_string(r.secondary_polls) + " poll" + (r.secondary_polls == 1 ? "" : "s") +
+         " of the secondary alone (" + std::to_string(r.secondary_walks) + " walked it)";
   }
   return s;
 }
@@ -321,8 +322,9 @@ void PrintJson(const std::string& primary, const std::string& secondary, const R
          ",\"entries\":" + std::to_string(p.stats.secondary_entries) + "}";
   out += std::string(",\"content_compared\":") + (p.stats.content_compared ? "true" : "false");
   char buf[128];
-  std::snprintf(buf, sizeof buf, ",\"seconds\":%.6f,\"passes\":%d,\"secondary_polls\":%d", r.seconds,
-                r.passes, r.secondary_polls);
+  std::snprintf(buf, sizeof buf,
+                ",\"seconds\":%.6f,\"passes\":%d,\"secondary_polls\":%d,\"secondary_walks\":%d",
+                r.seconds, r.passes, r.secondary_polls, r.secondary_walks);
   out += buf;
   if (r.equal) {
     const double now = std::chrono::duration<double>(
@@ -472,7 +474,7 @@ int RunVerify(int argc, char** argv) {
     }
     waited = std::move(*w);
     report = Report{&waited.last, waited.equal, waited.passes, waited.seconds, true,
-                    waited.confirming_pass_started, waited.secondary_polls};
+                    waited.confirming_pass_started, waited.secondary_polls, waited.secondary_walks};
   } else {
     Result<PassResult> r = verifier.RunPass(/*stop_at_first_differing_phase=*/false);
     if (!r.ok()) {
@@ -480,7 +482,7 @@ int RunVerify(int argc, char** argv) {
       return kExitError;
     }
     single = std::move(*r);
-    report = Report{&single, single.differences.empty(), 1, single.stats.seconds, false, 0, 0};
+    report = Report{&single, single.differences.empty(), 1, single.stats.seconds, false, 0, 0, 0};
   }
   if (a.verbose) {
     const PassStats& st = report.pass->stats;

@@ -241,6 +241,23 @@ Result<Scan> GlusterVolume::Walk(const std::string& root) {
   return scan;
 }
 
+Result<std::optional<Entry>> GlusterVolume::Probe(const std::string& path) {
+  struct stat st {};
+  glfs_object* raw = glfs_h_lookupat(fs_, nullptr, path.c_str(), &st, 0);
+  if (raw == nullptr) {
+    const int err = errno;
+    // ENOTDIR: a component above is not (yet) a directory on this side.
+    if (IsVanishedErrno(err) || err == ENOTDIR) return std::optional<Entry>();
+    return Status::FromErrno(err, "look up '" + DisplayPath(path) + "' in " + Describe());
+  }
+  ObjectRef obj = Adopt(raw);
+  Entry e;
+  e.path = path;
+  FillFromStat(st, &e);
+  FillGfid(raw, &e);
+  return std::optional<Entry>(std::move(e));
+}
+
 Status GlusterVolume::WalkDir(const ObjectRef& dir, size_t dir_index, bool at_volume_root,
                               Scan* scan) {
   // Copy: scan->entries grows (and may reallocate) during the recursion.

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,13 @@ class GlusterVolume {
   // it. Entries that vanish during the walk are left out; a directory that
   // vanishes while being listed keeps its entry with `error` set.
   Result<Scan> Walk(const std::string& root);
+
+  // The entry at `path` (absolute in the volume) as a walk would report it
+  // (stat fields and GFID), or nullopt when nothing is there. One LOOKUP of
+  // the last component (the directories above are usually in gfapi's inode
+  // table already): --wait-until-equal's cheap check on a few entries the
+  // last walk found behind, instead of listing the whole tree again.
+  Result<std::optional<Entry>> Probe(const std::string& path);
 
   // Adds what readdirplus does not return: extended attributes (unless
   // `xattrs` is false: one round trip per entry saved), symlink targets, and

@@ -35,18 +35,23 @@ import json, sys
 d = json.loads(sys.argv[1])
 assert d["result"] == "identical", d
 assert d["passes"] > 1, "the copy was complete before the first pass?"
-# While the copy runs, the polls walk the secondary alone (kWaitFullPassEvery).
+# While the copy runs, the polls look at the secondary alone
+# (kWaitFullPassEvery): a few lookups of entries still behind, and a walk of
+# the secondary only when those have arrived.
 assert d["secondary_polls"] >= 1, d
+assert 0 <= d["secondary_walks"] <= d["secondary_polls"], d
 assert d["content_compared"], d
 assert d["primary"]["entries"] == 1012 and d["secondary"]["entries"] == 1012, d
 assert 0 < d["confirming_pass_started_seconds"] <= d["seconds"], d
-print("identical after %.3f s, %d full passes and %d walks of the secondary alone, the last pass began at %.3f s"
-      % (d["seconds"], d["passes"], d["secondary_polls"], d["confirming_pass_started_seconds"]), file=sys.stderr)
+print("identical after %.3f s, %d full passes and %d polls of the secondary alone (%d walks),"
+      " the last pass began at %.3f s" % (d["seconds"], d["passes"], d["secondary_polls"],
+                                          d["secondary_walks"], d["confirming_pass_started_seconds"]),
+      file=sys.stderr)
 PY
 
 # The primary moving toward the secondary (not the usual direction): the
-# polls that walk the secondary alone compare it with the primary's last
-# walk and cannot see that, so a full pass must still come within
+# polls of the secondary alone compare it with the primary's last walk
+# (here: the extra dw/x must go) and cannot see that, so a full pass must still come within
 # kWaitFullPassEvery (5 s) and find the trees equal.
 mkdir -m 755 "$pm/dw" "$sm/dw" || gr_fail "mkdir dw"
 printf x >"$sm/dw/x" && touch -d @1700000000 "$sm/dw/x" || gr_fail "secondary dw/x"
