@@ -190,8 +190,9 @@ class GfapiVolume final : public Volume {
     glfs_fd* direct_fd = nullptr;  // O_DIRECT; opened on first large aligned write
     int users = 0;                 // FdLeases alive
   };
-  // Closes both fds of an entry taken out of fds_; false if either close failed.
-  static bool CloseCached(const CachedFd& c);
+  // Closes both fds of an entry taken out of fds_; false if either close
+  // failed (not counting the O_DIRECT fd a brick refused: see the .cc).
+  bool CloseCached(const CachedFd& c) const;
   std::mutex fds_mu_;  // guards fds_ and deferred_errors_
   std::map<Gfid, CachedFd> fds_;
   // Close errors of fds evicted from the cache before Close/FlushAll.
