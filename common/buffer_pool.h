@@ -8,8 +8,9 @@
 // benchmark put that at ~10% of georepd's CPU. A buffer given back here is
 // handed out again with its size kept (Take, then resize down: no zeroing).
 //
-// Bounded: at most `max_buffers` are kept, each at least kMinKeptBytes (small
-// ones cost nothing to allocate); the rest are freed. An idle process keeps
+// Bounded: at most `max_buffers` are kept, each of at least kMinKeptBytes
+// capacity (small ones cost nothing to allocate); the rest are freed. Take
+// them only for payloads that large: a small one would pin a big buffer. An idle process keeps
 // at most max_buffers x the largest chunk.
 #pragma once
 
@@ -38,7 +39,7 @@ class BufferPool {
 
   // Keeps `b` for a later Take if it is large and there is room.
   void Give(std::string&& b) {
-    if (b.size() < kMinKeptBytes) return;
+    if (b.capacity() < kMinKeptBytes) return;
     std::string drop;  // freed outside the lock
     std::lock_guard<std::mutex> lock(mu_);
     if (kept_.size() >= max_buffers_) {

@@ -276,8 +276,9 @@ class Reader {
     pos_ += n;
     return s;
   }
-  // Like Str, into `out` (a reused buffer: assign copies without zeroing).
-  void StrInto(const char* field, size_t max, std::string* out) {
+  // Like Str, into `out`; a large one into a buffer from `buffers` when
+  // given (assign copies into it without zeroing).
+  void StrInto(const char* field, size_t max, std::string* out, BufferPool* buffers) {
     uint32_t n = U32(field);
     if (!ok_) return;
     if (n > max) {
@@ -286,6 +287,7 @@ class Reader {
       return;
     }
     if (!Need(n, field)) return;
+    if (buffers != nullptr && n >= BufferPool::kMinKeptBytes) *out = buffers->Take();
     out->assign(in_.data() + pos_, n);
     pos_ += n;
   }
@@ -377,8 +379,7 @@ bool DecodeOp(Reader* r, Op* out, BufferPool* buffers) {
       DataOp o;
       o.gfid = r->Id("gfid");
       o.offset = r->U64("offset");
-      if (buffers != nullptr) o.data = buffers->Take();
-      r->StrInto("data", kMaxDataChunk, &o.data);
+      r->StrInto("data", kMaxDataChunk, &o.data, buffers);
       *out = std::move(o);
       break;
     }

@@ -449,19 +449,23 @@ TEST(ProtocolStream, LargeFramesSplitAcrossManyReadsDecodeIntact) {
 
 TEST(ProtocolCodec, DataIsDecodedIntoAPooledBuffer) {
   BufferPool pool(1);
-  std::string kept(BufferPool::kMinKeptBytes, 'x');
+  std::string kept(2 * BufferPool::kMinKeptBytes, 'x');  // room for the payload
   const char* storage = kept.data();
   pool.Give(std::move(kept));
+  const std::string payload(BufferPool::kMinKeptBytes + 5, 'p');
   Batch b;
   b.batch_id = 9;
-  b.ops.push_back(DataOp{G(2), 0, std::string("payload")});
+  b.ops.push_back(DataOp{G(2), 0, std::string("small")});  // not worth a pooled buffer
+  b.ops.push_back(DataOp{G(2), 4096, payload});
   FrameDecoder d;
   d.set_buffers(&pool);
   auto got = DecodeAll(Frame(b), &d);
   ASSERT_TRUE(got.ok() && got->has_value());
-  const auto& data = std::get<DataOp>(std::get<Batch>(**got).ops[0]).data;
-  EXPECT_EQ(data, "payload");
-  EXPECT_EQ(data.data(), storage);  // the pooled allocation, not a fresh one
+  const auto& ops = std::get<Batch>(**got).ops;
+  EXPECT_EQ(std::get<DataOp>(ops[0]).data, "small");
+  EXPECT_NE(std::get<DataOp>(ops[0]).data.data(), storage);
+  EXPECT_EQ(std::get<DataOp>(ops[1]).data, payload);
+  EXPECT_EQ(std::get<DataOp>(ops[1]).data.data(), storage);  // the pooled allocation
   EXPECT_EQ(pool.kept(), 0u);
 }
 
