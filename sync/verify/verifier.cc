@@ -339,11 +339,21 @@ bool ProbeMatches(const Probe& probe, const std::optional<Entry>& seen,
 Result<bool> Verifier::SecondaryMatchesLastPrimaryWalk(bool* walked) {
   *walked = false;
   const DiffOptions walk_options = WalkOnlyDiffOptions();
+  bool probed = false;
   for (size_t i : SpreadSample(probes_.size(), kProbesPerPoll)) {
     Result<std::optional<Entry>> seen = sides_[1].volume->Probe(probes_[i].path);
-    if (!seen.ok()) break;  // the walk below meets it again and reports it
+    if (!seen.ok()) {
+      probed = false;  // the walk below meets it again and reports it
+      break;
+    }
     if (!ProbeMatches(probes_[i], *seen, walk_options)) return false;
+    probed = true;
   }
+  // The sampled entries have caught up: the full pass that follows walks
+  // both sides first and stops there if the rest has not (and renews the
+  // probes); walking the secondary alone before it would only repeat that
+  // walk (1000 files: 20-30 ms of the ~0.4 s until the answer).
+  if (probed) return true;
   *walked = true;
   Snapshot secondary;
   GEOREP_RETURN_IF_ERROR(WalkSide(1, &secondary));

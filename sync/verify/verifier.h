@@ -134,14 +134,13 @@ class Verifier {
   // follows as soon as the secondary matches, and at least this often in
   // case the primary moved toward the secondary instead.
   static constexpr std::chrono::milliseconds kWaitFullPassEvery{5000};
-  // Before walking the secondary again, a poll looks up this many of the
-  // entries the last walk found behind (SpreadSample); one that is still
-  // behind ends the poll. A walk lists every entry (10000 files: ~0.1 s of
-  // the secondary's bricks, and the polls ran about four times a second
-  // during a backlog benchmark, taking that CPU from the replication being
-  // waited for); a probe costs a LOOKUP per entry, so polls can follow each
-  // other closely without loading the bricks, and the trees are found
-  // identical sooner.
+  // A poll looks up this many of the entries the last walk found behind
+  // (SpreadSample); one that is still behind ends the poll, and when all
+  // have caught up a full pass follows. Walking the secondary at every poll
+  // instead cost its bricks ~0.1 s per 10000 entries, about four times a
+  // second during a backlog benchmark, taken from the replication being
+  // waited for; a probe costs a LOOKUP per entry, so polls can follow each
+  // other closely without loading the bricks.
   static constexpr size_t kProbesPerPoll = 8;
   static constexpr std::chrono::milliseconds kWaitInitialDelay{20};
   static constexpr std::chrono::milliseconds kWaitMaxDelay{1000};
@@ -165,10 +164,11 @@ class Verifier {
   // The comparison's options restricted to what a walk shows (no per-entry
   // round trips).
   DiffOptions WalkOnlyDiffOptions() const;
-  // Whether the secondary alone shows no difference from
-  // last_primary_walk_ (the wait's cheap poll; see kWaitFullPassEvery):
-  // probes first (kProbesPerPoll), then a walk, which renews probes_.
-  // `walked` is set when it walked.
+  // Whether the secondary alone seems to have caught up with
+  // last_primary_walk_ (the wait's cheap poll; see kWaitFullPassEvery): the
+  // probes (kProbesPerPoll) all match, or, without probes, a walk of the
+  // secondary shows no difference (and renews probes_). `walked` is set
+  // when it walked.
   Result<bool> SecondaryMatchesLastPrimaryWalk(bool* walked);
   // Details of side k; also reads the one-block files among `jobs` (job_of:
   // job index per entry of side k, -1 for none).

@@ -142,39 +142,28 @@ sy_verify() {
     --gfapi-log "$GR_DIR/n1/log/verify.log" --wait-until-equal "$wait" "$@"
 }
 
-# sy_wait_files DIR COUNT SIZE TIMEOUT_S [STAMP_FILE]: waits until DIR (in a
-# brick) holds COUNT files of SIZE bytes, polling every 5 ms or more, at most
-# TIMEOUT_S; writes the wall-clock time it saw them into STAMP_FILE if given.
-# Fails (status 1) on timeout. For the benchmarks' "complete on the
-# secondary's brick" clocks.
-sy_wait_files() {
-  python3 - "$1" "$2" "$3" "$4" "${5:-}" <<'PY'
-import os, sys, time
-d, n, size, limit, stamp = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
-deadline = time.monotonic() + limit
-# Benchmarks run this beside the clock they measure: a file seen complete is
-# not stat'ed again, so a scan costs a directory listing plus the files still
-# arriving, not a stat of every file every 5 ms.
-# And it sleeps ten times as long as its last scan took (at least 5 ms): a
-# scan of 10000 names costs about 4 ms of CPU, so a fixed 5 ms pause kept
-# almost half a core of this 2-core machine busy measuring, taken from the
-# replication being measured (the baseline runs without a poller). The
-# clock's resolution stays within a tenth of the scan's own duration.
-complete = set()
-while time.monotonic() < deadline:
-    began = time.monotonic()
-    try:
-        for e in os.scandir(d):
-            if e.name not in complete and e.stat(follow_symlinks=False).st_size == size:
-                complete.add(e.name)
-    except OSError:
-        pass
-    if len(complete) >= n:
-        if stamp:
-            with open(stamp, "w") as f:
-                f.write("%.6f\n" % time.time())
-        sys.exit(0)
-    time.sleep(max(0.005, 10 * (time.monotonic() - began)))
-sys.exit(1)
+# sy_brick_completed_at DIR COUNT SIZE: when the last of the COUNT files of
+# SIZE bytes in DIR (in a brick) was last changed, as Unix time in seconds
+# (the newest ctime on the brick's own file system: the receiver's last write
+# or SETATTR of it); fails (status 1, saying what is missing) unless DIR
+# holds COUNT such files. For the benchmarks' "complete on the secondary's
+# brick" clock, read once after the verifier agreed, so that nothing polls
+# the brick while the clock runs. It can only err late (a later change to a
+# file, say an xattr GlusterFS sets, moves its ctime on), never early.
+sy_brick_completed_at() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import os, sys
+d, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+complete, newest = 0, 0
+for e in os.scandir(d):
+    st = e.stat(follow_symlinks=False)
+    if st.st_size == size:
+        complete += 1
+        newest = max(newest, st.st_ctime_ns)
+if complete < n:
+    print("only %d of %d files of %d bytes in %s" % (complete, n, size, d), file=sys.stderr)
+    sys.exit(1)
+print("%.6f" % (newest / 1e9))
 PY
 }
+
