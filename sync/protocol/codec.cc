@@ -262,22 +262,14 @@ class Reader {
     pos_ += kIdSize;
     return g;
   }
-  // A length-prefixed byte string of at most `max` bytes.
+  // A length-prefixed byte string of at most `max` bytes (empty on failure).
   std::string Str(const char* field, size_t max = SIZE_MAX) {
-    uint32_t n = U32(field);
-    if (!ok_) return {};
-    if (n > max) {
-      Fail(ErrorCode::kMalformed, std::string(field) + " is " + std::to_string(n) +
-                                      " bytes, more than the limit of " + std::to_string(max));
-      return {};
-    }
-    if (!Need(n, field)) return {};
-    std::string s(in_.substr(pos_, n));
-    pos_ += n;
+    std::string s;
+    StrInto(field, max, &s, nullptr);
     return s;
   }
-  // Like Str, into `out`; a large one into a buffer from `buffers` when
-  // given (assign copies into it without zeroing).
+  // Like Str, into `out` (left as it is on failure); a large one into a
+  // buffer from `buffers` when given (assign copies into it without zeroing).
   void StrInto(const char* field, size_t max, std::string* out, BufferPool* buffers) {
     uint32_t n = U32(field);
     if (!ok_) return;

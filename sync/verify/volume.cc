@@ -90,6 +90,18 @@ void FillGfid(glfs_object* obj, Entry* e) {
   }
 }
 
+// The entry at `path` (absolute in the volume) as a walk reports it, and its
+// object; a null object, with errno set, when the lookup failed.
+ObjectRef LookupPath(glfs* fs, const std::string& path, Entry* e) {
+  struct stat st {};
+  glfs_object* raw = glfs_h_lookupat(fs, nullptr, path.c_str(), &st, 0);
+  if (raw == nullptr) return nullptr;
+  e->path = path;
+  FillFromStat(st, e);
+  FillGfid(raw, e);
+  return Adopt(raw);
+}
+
 std::string DefaultLogFile(const std::string& volume) {
   if (access(kDefaultLogDir, W_OK) == 0) {
     return std::string(kDefaultLogDir) + "/georep-verify-" + volume + ".log";
@@ -216,9 +228,9 @@ Result<GlusterVolume::BrickCount> GlusterVolume::CountBricks() {
 }
 
 Result<Scan> GlusterVolume::Walk(const std::string& root) {
-  struct stat st {};
-  glfs_object* raw = glfs_h_lookupat(fs_, nullptr, root.c_str(), &st, 0);
-  if (raw == nullptr) {
+  Entry e;
+  ObjectRef root_obj = LookupPath(fs_, root, &e);
+  if (!root_obj) {
     const int err = errno;
     Status s = Status::FromErrno(err, "look up '" + root + "' in " + Describe());
     if (IsVanishedErrno(err)) {
@@ -226,15 +238,10 @@ Result<Scan> GlusterVolume::Walk(const std::string& root) {
     }
     return s;
   }
-  ObjectRef root_obj = Adopt(raw);
-  if (!S_ISDIR(st.st_mode)) {
+  if (e.type != EntryType::kDirectory) {
     return Status(Code::kInvalidArgument, "'" + root + "' in " + Describe() + " is not a directory");
   }
   Scan scan;
-  Entry e;
-  e.path = root;
-  FillFromStat(st, &e);
-  FillGfid(raw, &e);
   scan.entries.push_back(std::move(e));
   scan.objects.push_back(root_obj);
   GEOREP_RETURN_IF_ERROR(WalkDir(root_obj, 0, root == "/", &scan));
@@ -242,19 +249,13 @@ Result<Scan> GlusterVolume::Walk(const std::string& root) {
 }
 
 Result<std::optional<Entry>> GlusterVolume::Probe(const std::string& path) {
-  struct stat st {};
-  glfs_object* raw = glfs_h_lookupat(fs_, nullptr, path.c_str(), &st, 0);
-  if (raw == nullptr) {
+  Entry e;
+  if (!LookupPath(fs_, path, &e)) {
     const int err = errno;
     // ENOTDIR: a component above is not (yet) a directory on this side.
     if (IsVanishedErrno(err) || err == ENOTDIR) return std::optional<Entry>();
     return Status::FromErrno(err, "look up '" + DisplayPath(path) + "' in " + Describe());
   }
-  ObjectRef obj = Adopt(raw);
-  Entry e;
-  e.path = path;
-  FillFromStat(st, &e);
-  FillGfid(raw, &e);
   return std::optional<Entry>(std::move(e));
 }
 

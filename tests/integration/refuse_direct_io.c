@@ -94,6 +94,17 @@ ssize_t writev(int fd, const struct iovec *iov, int cnt)
     return real(fd, iov, cnt);
 }
 
+/* The mode argument of an open(2)-like call, present only when it creates. */
+#define OPEN_MODE(flags, m)                                              \
+    do {                                                                 \
+        if (((flags) & O_CREAT) || ((flags) & O_TMPFILE) == O_TMPFILE) { \
+            va_list ap;                                                  \
+            va_start(ap, flags);                                         \
+            (m) = va_arg(ap, mode_t);                                    \
+            va_end(ap);                                                  \
+        }                                                                \
+    } while (0)
+
 static int refuse_open(int flags)
 {
     if (mode() == 2 && (flags & O_DIRECT) != 0) {
@@ -107,12 +118,7 @@ int open64(const char *path, int flags, ...)
 {
     static int (*real)(const char *, int, ...);
     mode_t m = 0;
-    if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {
-        va_list ap;
-        va_start(ap, flags);
-        m = va_arg(ap, mode_t);
-        va_end(ap);
-    }
+    OPEN_MODE(flags, m);
     if (!real)
         real = dlsym(RTLD_NEXT, "open64");
     if (refuse_open(flags))
@@ -123,12 +129,7 @@ int open64(const char *path, int flags, ...)
 int open(const char *path, int flags, ...)
 {
     mode_t m = 0;
-    if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {
-        va_list ap;
-        va_start(ap, flags);
-        m = va_arg(ap, mode_t);
-        va_end(ap);
-    }
+    OPEN_MODE(flags, m);
     return open64(path, flags, m);
 }
 
@@ -136,12 +137,7 @@ int openat64(int dirfd, const char *path, int flags, ...)
 {
     static int (*real)(int, const char *, int, ...);
     mode_t m = 0;
-    if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {
-        va_list ap;
-        va_start(ap, flags);
-        m = va_arg(ap, mode_t);
-        va_end(ap);
-    }
+    OPEN_MODE(flags, m);
     if (!real)
         real = dlsym(RTLD_NEXT, "openat64");
     if (refuse_open(flags))
@@ -152,11 +148,6 @@ int openat64(int dirfd, const char *path, int flags, ...)
 int openat(int dirfd, const char *path, int flags, ...)
 {
     mode_t m = 0;
-    if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {
-        va_list ap;
-        va_start(ap, flags);
-        m = va_arg(ap, mode_t);
-        va_end(ap);
-    }
+    OPEN_MODE(flags, m);
     return openat64(dirfd, path, flags, m);
 }
