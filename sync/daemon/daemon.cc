@@ -3,10 +3,10 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
-#include <thread>
 #include <vector>
 
 #include "journal/consumers.h"
+#include "sync/daemon/config_watch.h"
 #include "sync/common/log.h"
 
 namespace georep::daemon {
@@ -60,6 +60,9 @@ void Daemon::Reconcile(const std::string& name, SessionRun* run) {
     log::Level level;
     if (log::ParseLevel(cfg.tunables.log_level, &level)) log::SetLevel(level);
   }
+  // Running workers get a new configuration (a resume, say) before the
+  // role check below, which asks glusterd and can take a few hundred ms.
+  for (auto& [id, w] : run->workers) w->UpdateConfig(cfg);
   auto now = Clock::now();
   if (!run->layout || now >= run->next_role_check) {
     run->next_role_check = now + std::chrono::seconds(cfg.tunables.role_check_interval_s);
@@ -190,7 +193,9 @@ bool Daemon::AllActiveIdle() const {
 int Daemon::Run(const std::atomic<bool>& stop) {
   log::Info("daemon", "georepd starting: node " + opts_.node + ", state dir " + opts_.state_dir);
   auto started = Clock::now();
+  ConfigWatch watch(opts_.state_dir + "/sessions");
   while (!stop.load()) {
+    watch.Track();
     Scan();
     auto next = Clock::now() + kScanInterval;
     while (!stop.load() && Clock::now() < next) {
@@ -198,7 +203,9 @@ int Daemon::Run(const std::atomic<bool>& stop) {
         log::Info("daemon", "every Active worker is idle; exiting (--exit-when-idle)");
         return 0;
       }
-      std::this_thread::sleep_for(kStopCheck);
+      // A session.conf written (pause, resume, config, stop) or a session
+      // added or removed: scan now rather than at the next second.
+      if (watch.Wait(kStopCheck)) break;
     }
     if (opts_.exit_when_idle && Clock::now() - started > opts_.idle_deadline) {
       log::Error("daemon", "not idle within " + std::to_string(opts_.idle_deadline.count()) +

@@ -1,5 +1,6 @@
-// Daemon: georepd's monitor. Polls <state-dir>/sessions/ about once a
-// second, (re)reads each session.conf, asks glusterd which bricks of the
+// Daemon: georepd's monitor. Scans <state-dir>/sessions/ once a second and
+// at once when a session.conf changes (inotify, see config_watch.h),
+// (re)reads each session.conf, asks glusterd which bricks of the
 // primary volume live on this node and which of them are Active, and keeps
 // one BrickWorker per local brick in step with all of that:
 //   new session / brick       -> worker started

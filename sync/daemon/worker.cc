@@ -310,6 +310,7 @@ void BrickWorker::UpdateConfig(const SessionConfig& config) {
   bool reconnect = !config.SameConnection(cfg_) ||
                    (config.state != cfg_.state && !(running(config.state) && running(cfg_.state)));
   cfg_ = config;
+  ++config_seq_;
   // Tunables are picked up by the running connection; only changes of the
   // connection itself or of the session state restart it.
   if (reconnect) ++generation_;
@@ -347,9 +348,11 @@ void BrickWorker::SetState(const std::string& status, const std::string& cause) 
   }
 }
 
-void BrickWorker::WaitForChange(milliseconds max, uint64_t generation) {
+void BrickWorker::WaitForChange(milliseconds max, uint64_t generation, uint64_t config_seq) {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, max, [&] { return stop_.load() || generation_ != generation; });
+  cv_.wait_for(lock, max, [&] {
+    return stop_.load() || generation_ != generation || config_seq_ != config_seq;
+  });
 }
 
 BrickStatus BrickWorker::Snapshot() {
@@ -391,11 +394,12 @@ void BrickWorker::ControlLoop() {
                   milliseconds(cfg.tunables.backoff_max_ms));
   uint32_t consecutive_failures = 0;
   while (!stop_.load()) {
-    uint64_t gen;
+    uint64_t gen, seq;
     {
       std::lock_guard<std::mutex> lock(mu_);
       cfg = cfg_;
       gen = generation_;
+      seq = config_seq_;
     }
     backoff.Reconfigure(milliseconds(cfg.tunables.backoff_initial_ms),
                         milliseconds(cfg.tunables.backoff_max_ms));
@@ -407,12 +411,12 @@ void BrickWorker::ControlLoop() {
         status_.crawl_status = "N/A";
         status_.secondary_node.clear();
       }
-      WaitForChange(milliseconds(1000), gen);
+      WaitForChange(milliseconds(1000), gen, seq);
       continue;
     }
     if (cfg.state == SessionState::kPaused) {
       SetState("Paused");
-      WaitForChange(milliseconds(1000), gen);
+      WaitForChange(milliseconds(1000), gen, seq);
       continue;
     }
     if (!active_.load()) {
@@ -442,7 +446,7 @@ void BrickWorker::ControlLoop() {
         next_mark_check = Clock::now() + kSyncMarkInterval;
         FollowSyncMark(cfg);
       }
-      WaitForChange(milliseconds(1000), gen);
+      WaitForChange(milliseconds(1000), gen, seq);
       continue;
     }
     progress_ = false;
@@ -480,7 +484,13 @@ void BrickWorker::ControlLoop() {
     log::Warning("worker", brick_id_ + ": " + st.ToString() + "; retrying in " +
                                std::to_string(delay.count()) + " ms (failure " +
                                std::to_string(consecutive_failures) + ")");
-    WaitForChange(delay, gen);
+    // A new configuration ends the wait early: the operator acted on the error.
+    uint64_t seq_now;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      seq_now = config_seq_;
+    }
+    WaitForChange(delay, gen, seq_now);
   }
   SetState("Stopped");
 }
@@ -1127,9 +1137,11 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
     SyncTunables tu = tunables();
     const milliseconds io_timeout(1000ll * tu.ssh_timeout_s);
     bool paused;
+    uint64_t config_seq;
     {
       std::lock_guard<std::mutex> lock(mu_);
       paused = cfg_.state == SessionState::kPaused;
+      config_seq = config_seq_;
     }
     SetState(paused ? "Paused" : "Active");
     flush_sync_mark();
@@ -1170,8 +1182,10 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
       result = producer_status.ok() ? Status(Code::kAborted, "journal reader stopped") : producer_status;
       break;
     }
-    // Collect acks: wait when the window is full, peek otherwise.
-    milliseconds wait(paused ? 100 : 0);
+    // Collect acks: wait when the window is full, peek otherwise. Paused with
+    // nothing in flight, only peek here (pongs) and wait below for the
+    // configuration instead, so that a resume starts sending at once.
+    milliseconds wait(0);
     if (!inflight.empty()) wait = inflight.size() >= tu.max_inflight_batches ? milliseconds(200) : milliseconds(sent ? 0 : 10);
     auto m = read_frame(wait);
     if (!m.ok()) {
@@ -1194,6 +1208,7 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
       }
       if (!result.ok()) break;
     }
+    if (paused && inflight.empty()) WaitForChange(milliseconds(100), generation, config_seq);
     auto now = Clock::now();
     if (!inflight.empty() && now - inflight.front().sent > 4 * io_timeout) {
       result = Status(Code::kUnavailable, "no acknowledgement for batch " +

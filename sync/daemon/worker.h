@@ -94,7 +94,9 @@ class BrickWorker {
   // passive_lag_s (sync_mark.h).
   void FollowSyncMark(const SessionConfig& cfg);
   void SetState(const std::string& status, const std::string& cause = "");
-  void WaitForChange(std::chrono::milliseconds max, uint64_t generation);
+  // Returns after `max`, on stop, when the generation moves on, or when a
+  // new configuration arrives (config_seq_ differs from `config_seq`).
+  void WaitForChange(std::chrono::milliseconds max, uint64_t generation, uint64_t config_seq);
   uint64_t Generation();
   void MarkDirty();
 
@@ -108,6 +110,7 @@ class BrickWorker {
   std::condition_variable cv_;
   SessionConfig cfg_;
   uint64_t generation_ = 0;  // bumped when config, role or stop changes
+  uint64_t config_seq_ = 0;  // bumped by every UpdateConfig that changes cfg_ (wakes waits)
   bool dirty_ = false;       // status must be written now
   BrickStatus status_;       // guarded by mu_
 
