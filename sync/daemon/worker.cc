@@ -128,17 +128,28 @@ struct QueueItem {
 };
 
 // Bounded FIFO between producer and sender. Every wait is bounded in time.
+// `capacity` bounds the batches; window markers (a few bytes each, one per
+// journal window) may add up to kMarkersPerBatch times as many. Counted
+// together, a paused session's queue of small windows filled up with half
+// markers and held only a few batches ready for the resume.
 class ItemQueue {
  public:
+  static constexpr size_t kMarkersPerBatch = 4;
   explicit ItemQueue(size_t capacity) : capacity_(capacity) {}
   // False when the queue was closed (the consumer side is gone).
   bool Push(QueueItem item, const std::atomic<bool>& stop) {
     std::unique_lock<std::mutex> lock(mu_);
-    while (q_.size() >= capacity_ && !closed_ && !stop.load()) {
+    const bool is_batch = item.batch != nullptr;
+    auto full = [&] {
+      return is_batch ? batches_ >= capacity_
+                      : q_.size() - batches_ >= kMarkersPerBatch * capacity_;
+    };
+    while (full() && !closed_ && !stop.load()) {
       cv_.wait_for(lock, milliseconds(100));
     }
     if (closed_ || stop.load()) return false;
     q_.push_back(std::move(item));
+    if (is_batch) ++batches_;
     cv_.notify_all();
     return true;
   }
@@ -148,6 +159,7 @@ class ItemQueue {
     if (q_.empty()) return std::nullopt;
     QueueItem item = std::move(q_.front());
     q_.pop_front();
+    if (item.batch) --batches_;
     cv_.notify_all();
     return item;
   }
@@ -174,6 +186,7 @@ class ItemQueue {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<QueueItem> q_;
+  size_t batches_ = 0;  // items in q_ that carry a batch
   size_t capacity_;
   bool closed_ = false;
 };
