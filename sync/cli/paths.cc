@@ -128,24 +128,37 @@ bool RemoveTree(const std::string& path, std::string* error) {
     return false;
   }
   if (S_ISDIR(st.st_mode)) {
-    DIR* d = opendir(path.c_str());
-    if (d == nullptr) {
-      *error = "cannot open " + path + ": " + strerror(errno);
-      return false;
+    // A writer that has not seen the removal yet (georepd's status files,
+    // written every second until it notices session.conf is gone) can add
+    // a file between the listing and the rmdir: list and empty it again, a
+    // bounded number of times.
+    constexpr int kAttempts = 20;
+    for (int attempt = 1;; ++attempt) {
+      DIR* d = opendir(path.c_str());
+      if (d == nullptr) {
+        if (errno == ENOENT) return true;
+        *error = "cannot open " + path + ": " + strerror(errno);
+        return false;
+      }
+      std::vector<std::string> names;
+      while (struct dirent* e = readdir(d)) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) names.push_back(e->d_name);
+      }
+      closedir(d);
+      for (const std::string& n : names) {
+        if (!RemoveTree(path + "/" + n, error)) return false;
+      }
+      if (rmdir(path.c_str()) == 0 || errno == ENOENT) return true;
+      const int err = errno;
+      if (err != ENOTEMPTY || attempt == kAttempts) {
+        *error = "cannot remove " + path + ": " + strerror(err) +
+                 (err == ENOTEMPTY ? " (files keep appearing in it: something still writes there; "
+                                     "stop it and retry)"
+                                   : "");
+        return false;
+      }
+      usleep(50 * 1000);
     }
-    std::vector<std::string> names;
-    while (struct dirent* e = readdir(d)) {
-      if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) names.push_back(e->d_name);
-    }
-    closedir(d);
-    for (const std::string& n : names) {
-      if (!RemoveTree(path + "/" + n, error)) return false;
-    }
-    if (rmdir(path.c_str()) != 0) {
-      *error = "cannot remove " + path + ": " + strerror(errno);
-      return false;
-    }
-    return true;
   }
   if (unlink(path.c_str()) != 0 && errno != ENOENT) {
     *error = "cannot remove " + path + ": " + strerror(errno);

@@ -27,7 +27,9 @@ Status MakeDirs(const std::string& path, unsigned mode) {
 Status WriteFileAtomic(const std::string& path, const std::string& content, bool sync) {
   size_t slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-  GEOREP_RETURN_IF_ERROR(MakeDirs(dir));
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return Status::FromErrno(errno, "mkdir " + dir);
+  }
   // Unique per process and call, so concurrent writers never share a temp file.
   static std::atomic<uint64_t> counter{0};
   std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +

@@ -269,6 +269,7 @@ BrickWorker::BrickWorker(WorkerIdentity id, SessionConfig config, bool active)
   brick_id_ = id_.brick.id();
   consumer_ = ConsumerNameFor(cfg_.name);
   status_path_ = StatusPathFor(id_.state_dir, cfg_.name, brick_id_);
+  conf_path_ = id_.state_dir + "/sessions/" + cfg_.name + "/session.conf";
   state_path_ = WorkerStatePathFor(id_.state_dir, cfg_.name, brick_id_);
   active_ = active;
   status_.primary_node = id_.node;
@@ -387,8 +388,13 @@ void BrickWorker::StatusLoop() {
   for (;;) {
     bool stopping = stop_.load();
     BrickStatus s = Snapshot();
-    Status st = WriteStatusFile(status_path_, s);
-    if (!st.ok()) log::Warning("worker", "status file: " + st.ToString());
+    // No session.conf: `georep delete` is removing the session (and with it
+    // status/); a write now would race with that removal or leave a file
+    // behind it.
+    if (::access(conf_path_.c_str(), F_OK) == 0) {
+      Status st = WriteStatusFile(status_path_, s);
+      if (!st.ok() && st.code() != Code::kNotFound) log::Warning("worker", "status file: " + st.ToString());
+    }
     if (stopping) return;
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, kStatusInterval, [&] { return dirty_ || stop_.load(); });

@@ -104,6 +104,7 @@ class BrickWorker {
   std::string brick_id_;
   std::string consumer_;
   std::string status_path_;
+  std::string conf_path_;  // the session's session.conf: status is written only while it exists
   std::string state_path_;
 
   std::mutex mu_;

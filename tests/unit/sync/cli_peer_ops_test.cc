@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <thread>
+
 #include "journal/format.h"
 #include "journal/writer.h"
 
@@ -102,6 +105,31 @@ TEST_F(NodeOps, DeleteKeepsGeorepdsPositionsUnlessResetSyncTime) {
   EXPECT_EQ(stat(cursor.c_str(), &st), 0);
   ASSERT_EQ(Run("session-delete", {{"name", "s"}, {"reset", "yes"}})[0].kind, "ok");
   EXPECT_NE(stat(SessionDir(ctx_.state_dir, "s").c_str(), &st), 0);
+}
+
+// georepd may write one more status file while `delete` empties status/.
+TEST_F(NodeOps, RemoveTreeEmptiesADirectoryAWriterKeepsFilling) {
+  std::string err;
+  std::string dir = StatusDir(ctx_.state_dir, "s");
+  ASSERT_TRUE(MakeDirs(dir, 0755, &err)) << err;
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(WriteFileAtomic(dir + "/old" + std::to_string(i), "x", 0644, &err));
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    // Writes for ~0.2 s, then stops, as a worker does once session.conf is gone.
+    for (int i = 0; i < 20 && !done.load(); ++i) {
+      int fd = ::open((dir + "/late" + std::to_string(i)).c_str(), O_WRONLY | O_CREAT, 0644);
+      if (fd >= 0) ::close(fd);
+      ::usleep(10 * 1000);
+    }
+  });
+  EXPECT_TRUE(RemoveTree(dir, &err)) << err;
+  done = true;
+  writer.join();
+  // Whatever the writer managed after the last rmdir attempt is gone with it
+  // or the directory is gone: never both a directory and an error.
+  ASSERT_TRUE(RemoveTree(dir, &err)) << err;
+  struct stat st {};
+  EXPECT_NE(stat(dir.c_str(), &st), 0);
 }
 
 TEST_F(NodeOps, StatusReportsSessionsAndEveryBrickFile) {

@@ -1,5 +1,6 @@
 // session.conf parsing, status file rendering and reconnect backoff.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -144,6 +145,24 @@ TEST(StatusFile, WrittenAtomicallyAndParsesBack) {
   std::string cmd = "test $(ls -A " + std::string(tmpl) + "/status | wc -l) -eq 1";
   EXPECT_EQ(std::system(cmd.c_str()), 0);
   std::system(("rm -rf " + std::string(tmpl)).c_str());
+}
+
+// A worker's last status write after `delete reset-sync-time` must not bring
+// the session directory back.
+TEST(StatusFile, WriteCreatesTheParentButNothingAboveIt) {
+  char tmpl[] = "/tmp/georep-status-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string root = tmpl;
+  BrickStatus s;
+  s.status = "Stopped";
+  Status gone = WriteStatusFile(root + "/sessions/s1/status/b1.status", s);
+  EXPECT_EQ(gone.code(), Code::kNotFound) << gone.ToString();
+  struct stat st {};
+  EXPECT_NE(stat((root + "/sessions").c_str(), &st), 0);
+  ASSERT_EQ(mkdir((root + "/sessions").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((root + "/sessions/s1").c_str(), 0755), 0);
+  EXPECT_TRUE(WriteStatusFile(root + "/sessions/s1/status/b1.status", s).ok());
+  std::system(("rm -rf " + root).c_str());
 }
 
 TEST(Backoff, DoublesUpToTheCapAndResets) {
