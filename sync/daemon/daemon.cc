@@ -1,12 +1,16 @@
 #include "sync/daemon/daemon.h"
 
 #include <dirent.h>
+#include <cerrno>
 #include <sys/stat.h>
 
+#include <set>
 #include <vector>
 
 #include "journal/consumers.h"
 #include "sync/daemon/config_watch.h"
+#include "sync/daemon/gfapi_source.h"
+#include "sync/daemon/sync_mark.h"
 #include "sync/common/log.h"
 
 namespace georep::daemon {
@@ -26,6 +30,8 @@ Daemon::~Daemon() {
 
 void Daemon::RemoveSession(const std::string& name, SessionRun* run) {
   for (auto& [id, w] : run->workers) w->Stop();
+  const bool had_workers = !run->workers.empty();
+  run->workers.clear();  // stopped: none writes a cursor or a sync mark any more
   // `georep delete` keeps the session directory (with the workers' crawl
   // state) so that a later create resumes where this one stopped: the
   // journal cursors must stay too. Only when the directory is gone
@@ -36,22 +42,53 @@ void Daemon::RemoveSession(const std::string& name, SessionRun* run) {
   if (stat(dir.c_str(), &st) == 0) {
     log::Info("daemon", "session " + name + " deleted; its workers stopped, journal cursors kept "
                                             "for a later create (reset-sync-time releases them)");
-    run->workers.clear();
+    // Watched until the directory goes too: a removal that took
+    // session.conf first (rm -r, or reset-sync-time caught half way by a
+    // scan) is still a reset.
+    if (run->cfg) retired_[name] = Retired{*run->cfg, run->layout, had_workers};
     return;
   }
+  ReleaseSyncState(name, run->cfg ? &*run->cfg : nullptr, run->layout ? &*run->layout : nullptr,
+                   had_workers);
+}
+
+void Daemon::ReleaseSyncState(const std::string& name, const SessionConfig* cfg,
+                              const VolumeLayout* layout, bool had_workers) {
   log::Info("daemon", "session " + name + " removed with its sync state; releasing its journal cursors");
-  if (run->layout) {
-    for (const auto& b : run->layout->bricks) {
-      if (b.host != opts_.node) continue;
-      journal::ConsumerRegistry reg(b.path);
-      Status st = reg.Unregister(ConsumerNameFor(name));
-      if (!st.ok() && st.code() != Code::kNotFound) {
-        log::Warning("daemon", "unregister journal consumer of " + name + " on " + b.path + ": " +
-                                   st.ToString());
-      }
+  if (layout == nullptr) return;
+  for (const auto& b : layout->bricks) {
+    if (b.host != opts_.node) continue;
+    journal::ConsumerRegistry reg(b.path);
+    Status st = reg.Unregister(ConsumerNameFor(name));
+    if (!st.ok() && st.code() != Code::kNotFound) {
+      log::Warning("daemon", "unregister journal consumer of " + name + " on " + b.path + ": " +
+                                 st.ToString());
     }
   }
-  run->workers.clear();
+  if (had_workers && cfg != nullptr) RemoveSyncMarks(name, *cfg, *layout);
+}
+
+void Daemon::RemoveSyncMarks(const std::string& name, const SessionConfig& cfg,
+                             const VolumeLayout& layout) {
+  // Every node that ran workers does this after stopping them, so the last
+  // one to stop the Active worker also removes what it wrote last; a
+  // removal of a mark already gone is no error.
+  std::set<int> sets;
+  for (const auto& b : layout.bricks) sets.insert(b.set_index);
+  auto vol = GfapiVolume::Open(cfg.primary_volume, opts_.volfile_server,
+                               opts_.log_file.empty() ? "" : opts_.log_file + ".gfapi");
+  for (int set : sets) {
+    const std::string key = SyncMarkKey(name, set);
+    Status st = vol.ok() ? (*vol)->RemoveRootXattr(key) : vol.status();
+    if (!st.ok()) {
+      log::Warning("daemon", "session " + name + ": cannot remove the sync mark " + key +
+                                 " from the root of volume " + cfg.primary_volume + " (" +
+                                 st.ToString() + "); it is harmless, but to remove it by hand: "
+                                 "setfattr -x " + key + " <a FUSE mount of " + cfg.primary_volume +
+                                 ", as root>");
+    }
+  }
+  if (vol.ok()) log::Info("daemon", "session " + name + ": sync marks removed from volume " + cfg.primary_volume);
 }
 
 void Daemon::Reconcile(const std::string& name, SessionRun* run) {
@@ -139,6 +176,18 @@ void Daemon::Scan() {
       if (stat((dir + "/" + n + "/session.conf").c_str(), &st) == 0) present[n] = true;
     }
     closedir(d);
+  }
+  for (auto it = retired_.begin(); it != retired_.end();) {
+    struct stat st {};
+    if (present.count(it->first) != 0) {
+      it = retired_.erase(it);  // created again: its new workers take the cursors over
+    } else if (stat((dir + "/" + it->first).c_str(), &st) != 0 && errno == ENOENT) {
+      ReleaseSyncState(it->first, &it->second.cfg, it->second.layout ? &*it->second.layout : nullptr,
+                       it->second.had_workers);
+      it = retired_.erase(it);
+    } else {
+      ++it;
+    }
   }
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     if (present.count(it->first) == 0) {

@@ -57,10 +57,26 @@ class Daemon {
   void Scan();
   void Reconcile(const std::string& name, SessionRun* run);
   void RemoveSession(const std::string& name, SessionRun* run);
+  // Unregisters the session's journal cursors on this node's bricks and
+  // removes its sync marks: the session is gone with its sync state.
+  void ReleaseSyncState(const std::string& name, const SessionConfig* cfg,
+                        const VolumeLayout* layout, bool had_workers);
+  // Removes the session's sync marks (sync_mark.h) from the primary volume's
+  // root once the session is gone with its sync state.
+  void RemoveSyncMarks(const std::string& name, const SessionConfig& cfg,
+                       const VolumeLayout& layout);
   bool AllActiveIdle() const;
 
   DaemonOptions opts_;
   std::map<std::string, SessionRun> sessions_;
+  // Sessions deleted with their directory kept (cursors kept for a later
+  // create); released if the directory goes as well.
+  struct Retired {
+    SessionConfig cfg;
+    std::optional<VolumeLayout> layout;
+    bool had_workers = false;
+  };
+  std::map<std::string, Retired> retired_;
 };
 
 }  // namespace georep::daemon

@@ -212,6 +212,13 @@ Status GfapiVolume::SetRootXattr(const std::string& key, const std::string& valu
   return Status::Ok();
 }
 
+Status GfapiVolume::RemoveRootXattr(const std::string& key) {
+  if (glfs_removexattr(fs_, "/", key.c_str()) != 0 && errno != ENODATA) {
+    return Status::FromErrno(errno, "removexattr " + key + " on the root of volume " + volume_);
+  }
+  return Status::Ok();
+}
+
 Result<ObjectStat> GfapiSource::Stat(const protocol::Gfid& gfid) {
   Handle h(vol_->fs(), gfid);
   if (h.get() == nullptr) return GfapiError(h.err(), "lookup gfid " + protocol::GfidToString(gfid));

@@ -29,6 +29,8 @@ class GfapiVolume {
   const std::string& volume() const { return volume_; }
   // Sets an xattr on the volume's root (every brick stores it).
   Status SetRootXattr(const std::string& key, const std::string& value);
+  // Removes one from it; OK when it is not there.
+  Status RemoveRootXattr(const std::string& key);
 
  private:
   GfapiVolume(struct glfs* fs, std::string volume) : fs_(fs), volume_(std::move(volume)) {}

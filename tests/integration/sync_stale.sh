@@ -104,5 +104,17 @@ sy_start_daemon
 sy_verify 90 >/dev/null || { sy_verify 1; tail -30 "$SY_LOG"; gr_fail "the documented fix did not converge"; }
 sleep 2
 [ "$(sy_status_field failures)" = 0 ] || gr_fail "failures after the fix: $(sy_status_field last_failure)"
+
+# `georep delete reset-sync-time` removes the session directory: georepd then
+# also removes the session's sync mark from the primary volume's root.
+mark_key=trusted.georep.$SY_SESSION.set0.synced
+PB=$(gr_brick_path 1 p1)
+has_mark() { getfattr --absolute-names -n "$mark_key" "$PB" >/dev/null 2>&1; }
+GR_WAIT_S=30 gr_wait has_mark || gr_fail "no sync mark $mark_key on the primary brick's root"
+rm -rf "$SY_SDIR"
+no_mark() { ! has_mark; }
+GR_WAIT_S=30 gr_wait no_mark || { tail -20 "$SY_LOG"; gr_fail "the sync mark stayed after the session directory was removed"; }
+grep -q "sync marks removed from volume pv" "$SY_LOG" || gr_fail "georepd did not log the removal of the sync marks"
+gr_log "sync mark removed with the session"
 sy_stop_daemon TERM
 gr_log "PASS"
