@@ -38,7 +38,7 @@ void Daemon::RemoveSession(const std::string& name, SessionRun* run) {
   // (delete reset-sync-time) are they released, letting the bricks drop the
   // segments this session held.
   struct stat st {};
-  std::string dir = opts_.state_dir + "/sessions/" + name;
+  std::string dir = SessionDirFor(opts_.state_dir, name);
   if (stat(dir.c_str(), &st) == 0) {
     log::Info("daemon", "session " + name + " deleted; its workers stopped, journal cursors kept "
                                             "for a later create (reset-sync-time releases them)");
@@ -159,8 +159,7 @@ void Daemon::Reconcile(const std::string& name, SessionRun* run) {
       w->Start();
       run->workers.emplace(id, std::move(w));
     } else {
-      it->second->UpdateConfig(cfg);
-      it->second->SetActive(active);
+      it->second->SetActive(active);  // its configuration was passed on above
     }
   }
 }
@@ -181,7 +180,7 @@ void Daemon::Scan() {
     struct stat st {};
     if (present.count(it->first) != 0) {
       it = retired_.erase(it);  // created again: its new workers take the cursors over
-    } else if (stat((dir + "/" + it->first).c_str(), &st) != 0 && errno == ENOENT) {
+    } else if (stat(SessionDirFor(opts_.state_dir, it->first).c_str(), &st) != 0 && errno == ENOENT) {
       ReleaseSyncState(it->first, &it->second.cfg, it->second.layout ? &*it->second.layout : nullptr,
                        it->second.had_workers);
       it = retired_.erase(it);

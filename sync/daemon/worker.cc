@@ -228,14 +228,18 @@ std::vector<protocol::Op> StripPayload(std::vector<protocol::Op> ops) {
 
 std::string ConsumerNameFor(const std::string& session) { return "georepd-" + SanitizeId(session); }
 
+std::string SessionDirFor(const std::string& state_dir, const std::string& session) {
+  return state_dir + "/sessions/" + session;
+}
+
 std::string StatusPathFor(const std::string& state_dir, const std::string& session,
                           const std::string& brick_id) {
-  return state_dir + "/sessions/" + session + "/status/" + SanitizeId(brick_id) + ".status";
+  return SessionDirFor(state_dir, session) + "/status/" + SanitizeId(brick_id) + ".status";
 }
 
 std::string WorkerStatePathFor(const std::string& state_dir, const std::string& session,
                                const std::string& brick_id) {
-  return state_dir + "/sessions/" + session + "/workers/" + SanitizeId(brick_id) + ".state";
+  return SessionDirFor(state_dir, session) + "/workers/" + SanitizeId(brick_id) + ".state";
 }
 
 Result<uint64_t> JournalEnd(const std::string& brick_path) {
@@ -269,7 +273,7 @@ BrickWorker::BrickWorker(WorkerIdentity id, SessionConfig config, bool active)
   brick_id_ = id_.brick.id();
   consumer_ = ConsumerNameFor(cfg_.name);
   status_path_ = StatusPathFor(id_.state_dir, cfg_.name, brick_id_);
-  conf_path_ = id_.state_dir + "/sessions/" + cfg_.name + "/session.conf";
+  conf_path_ = SessionDirFor(id_.state_dir, cfg_.name) + "/session.conf";
   state_path_ = WorkerStatePathFor(id_.state_dir, cfg_.name, brick_id_);
   active_ = active;
   status_.primary_node = id_.node;

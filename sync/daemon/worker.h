@@ -58,6 +58,8 @@ struct WorkerIdentity {
 
 // Derived names, exposed for the CLI and tests.
 std::string ConsumerNameFor(const std::string& session);
+// <state-dir>/sessions/<session>: session.conf, status/, workers/.
+std::string SessionDirFor(const std::string& state_dir, const std::string& session);
 std::string StatusPathFor(const std::string& state_dir, const std::string& session,
                           const std::string& brick_id);
 std::string WorkerStatePathFor(const std::string& state_dir, const std::string& session,
