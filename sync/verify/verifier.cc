@@ -375,6 +375,7 @@ Result<PassResult> Verifier::RunPass(bool stop_at_first_differing_phase) {
   auto finish = [&](std::vector<Difference> diffs) {
     result.differences = std::move(diffs);
     result.stats.seconds = SecondsSince(t0);
+    for (int k = 0; k < 2; ++k) kept_objects_[k] = std::move(snaps[k].objects);
     return result;
   };
 

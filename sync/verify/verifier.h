@@ -194,6 +194,12 @@ class Verifier {
   // write moves ctime, so an unchanged key means unchanged content.
   using CacheKey = std::tuple<Gfid, uint64_t, int64_t, int64_t>;
   std::map<CacheKey, ContentDigest> cache_[2];
+  // The last pass's gfapi objects, per side, kept until the next pass ends.
+  // Closing a handle makes gfapi forget its inode (glfs_h_close forgets all
+  // lookups), and an inode the next walk finds anew needs a LOOKUP before
+  // its first fop again: without these, every pass of a wait paid a LOOKUP
+  // per entry and side, half its round trips.
+  std::vector<ObjectRef> kept_objects_[2];
 };
 
 }  // namespace georep::verify
