@@ -62,6 +62,8 @@ print("  ratio %.0f%% (target >= 50%%: %s)" % (100 * verify / base, "MET" if ver
 print("    the verifier: %d full passes and %d polls of the secondary alone (%d walks);"
       " the confirming pass began at %.1f s" % (v["passes"], v["secondary_polls"], v["secondary_walks"],
                                                  v["confirming_pass_started_seconds"]))
+print("    read ahead while waiting: %d primary and %d secondary files (%d walks of the secondary)"
+      % (v["warmed_primary_files"], v["warmed_secondary_files"], v["warm_walks"]))
 PY
 echo "  CPU from resume until the verifier agreed, by process:"
 "$CPU" diff "$GR_DIR/cpu0.json" "$GR_DIR/cpu1.json"

@@ -4,6 +4,9 @@
 #include <atomic>
 #include <thread>
 
+#include <pthread.h>
+#include <sched.h>
+
 #include "sync/verify/parallel.h"
 
 namespace georep::verify {
@@ -375,7 +378,10 @@ Result<PassResult> Verifier::RunPass(bool stop_at_first_differing_phase) {
   auto finish = [&](std::vector<Difference> diffs) {
     result.differences = std::move(diffs);
     result.stats.seconds = SecondsSince(t0);
-    for (int k = 0; k < 2; ++k) kept_objects_[k] = std::move(snaps[k].objects);
+    for (int k = 0; k < 2; ++k) {
+      kept_objects_[k] = std::move(snaps[k].objects);
+      warm_objects_[k].clear();  // what is still there, this pass's walk found again
+    }
     return result;
   };
 
@@ -390,6 +396,9 @@ Result<PassResult> Verifier::RunPass(bool stop_at_first_differing_phase) {
     if (!diffs->empty()) {
       if (sides_[0].volume && sides_[1].volume) {
         probes_ = ProbesFromWalkDiff(p.entries, *diffs);
+        if (waiting_ && options_.diff.compare_content) {
+          QueueWarm(/*with_primary=*/true, p.entries, p.objects, s, *diffs);
+        }
         last_primary_walk_ = std::move(p.entries);
       }
       return finish(std::move(*diffs));
@@ -429,6 +438,124 @@ Result<PassResult> Verifier::RunPass(bool stop_at_first_differing_phase) {
   return finish(std::move(*diffs));
 }
 
+namespace {
+
+// Whether warming ahead reads this entry: a regular file of one content
+// block (larger files are read in parallel blocks by the pass itself, and
+// their LOOKUP is a small part of that) whose digest is not cached yet.
+bool WantsWarming(const Entry& e) {
+  return e.type == EntryType::kRegular && e.error.empty() && e.has_gfid && BlockCount(e.size) == 1;
+}
+
+}  // namespace
+
+void Verifier::QueueWarm(bool with_primary, const std::vector<Entry>& primary,
+                         const std::vector<ObjectRef>& primary_objects, const Snapshot& secondary,
+                         const std::vector<Difference>& walk_diffs) {
+  auto cached = [this](int side, const Entry& e) {
+    return cache_[side].count(CacheKey{e.gfid, e.size, e.mtime_ns, e.ctime_ns}) != 0;
+  };
+  if (with_primary) {
+    warm_queue_[0].clear();
+    warm_next_[0] = 0;
+    for (size_t i = 0; i < primary.size() && i < primary_objects.size(); ++i) {
+      if (WantsWarming(primary[i]) && primary_objects[i] && !cached(0, primary[i])) {
+        warm_queue_[0].push_back(WarmItem{0, primary[i], primary_objects[i]});
+      }
+    }
+  }
+  // Secondary entries on the primary's side with no walk-level difference:
+  // both lists and the differences are in ComparePaths order.
+  warm_queue_[1].clear();
+  warm_next_[1] = 0;
+  size_t i = 0;
+  size_t d = 0;
+  for (size_t j = 0; j < secondary.entries.size() && j < secondary.objects.size(); ++j) {
+    const Entry& e = secondary.entries[j];
+    while (i < primary.size() && ComparePaths(primary[i].path, e.path) < 0) ++i;
+    while (d < walk_diffs.size() && ComparePaths(walk_diffs[d].path, e.path) < 0) ++d;
+    const bool on_primary = i < primary.size() && primary[i].path == e.path;
+    const bool differs = d < walk_diffs.size() && walk_diffs[d].path == e.path;
+    if (on_primary && !differs && WantsWarming(e) && secondary.objects[j] && !cached(1, e)) {
+      warm_queue_[1].push_back(WarmItem{1, e, secondary.objects[j]});
+    }
+  }
+}
+
+namespace {
+
+// Runs fn(worker) on `threads` new threads at SCHED_IDLE, which get a CPU
+// only when nothing else wants it, and waits for them.
+void OnIdleThreads(int threads, const std::function<void(int)>& fn) {
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&fn, t] {
+      struct sched_param param {};
+      (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
+      fn(t);
+    });
+  }
+  for (std::thread& t : pool) t.join();
+}
+
+}  // namespace
+
+Result<bool> Verifier::WarmAhead(WaitResult* w) {
+  if (!last_primary_walk_ || !sides_[1].volume) return false;
+  size_t left[2];
+  for (int k = 0; k < 2; ++k) left[k] = warm_queue_[k].size() - warm_next_[k];
+  const Clock::time_point now = Clock::now();
+  if (left[1] == 0 && now - last_warm_walk_ >= kWarmWalkEvery) {
+    // What has arrived since: a walk of the secondary, also on an idle
+    // thread; it renews the probes as a poll's walk would.
+    last_warm_walk_ = now;
+    Snapshot secondary;
+    Status walked;
+    OnIdleThreads(1, [&](int) { walked = WalkSide(1, &secondary); });
+    GEOREP_RETURN_IF_ERROR(walked);
+    ++w->warm_walks;
+    Result<std::vector<Difference>> diffs =
+        DiffManifests(*last_primary_walk_, secondary.entries, WalkOnlyDiffOptions());
+    if (!diffs.ok()) return diffs.status();
+    probes_ = ProbesFromWalkDiff(*last_primary_walk_, *diffs);
+    secondary_caught_up_ = diffs->empty();
+    QueueWarm(/*with_primary=*/false, *last_primary_walk_, {}, secondary, *diffs);
+    return true;
+  }
+  if (left[0] == 0 && left[1] == 0) return false;
+  // A chunk from both queues, so that the confirming pass finds both sides
+  // about equally advanced (each side's round trips are a chain of their
+  // own); all of it from one queue when the other is empty.
+  size_t take[2];
+  take[1] = std::min(left[1], left[0] == 0 ? kWarmChunk : kWarmChunk / 2);
+  take[0] = std::min(left[0], kWarmChunk - take[1]);
+  std::vector<WarmItem*> chunk;
+  for (int k = 0; k < 2; ++k) {
+    for (size_t i = 0; i < take[k]; ++i) chunk.push_back(&warm_queue_[k][warm_next_[k] + i]);
+    warm_next_[k] += take[k];
+  }
+  std::vector<std::unique_ptr<WorkerState>> state = MakeWorkers(kWarmThreads);
+  std::mutex mu;
+  std::atomic<size_t> next{0};
+  // Errors are left to the passes: a file that vanished or cannot be read
+  // now is read again by the confirming pass, which reports what it finds.
+  OnIdleThreads(kWarmThreads, [&](int worker) {
+    for (size_t k = next.fetch_add(1); k < chunk.size(); k = next.fetch_add(1)) {
+      WarmItem& item = *chunk[k];
+      const Entry& e = item.entry;
+      Result<BlockDigest> block = sides_[item.side].volume->DigestBlock(
+          item.object.get(), e.size, 0, &state[worker]->hasher, &state[worker]->buffer);
+      if (!block.ok()) continue;
+      const ContentDigest digest = CombineBlockDigests(e.size, {*block});
+      std::lock_guard<std::mutex> lock(mu);
+      cache_[item.side][CacheKey{e.gfid, e.size, e.mtime_ns, e.ctime_ns}] = digest;
+      warm_objects_[item.side].push_back(std::move(item.object));
+      ++w->warmed_files[item.side];
+    }
+  });
+  return true;
+}
+
 std::chrono::milliseconds Verifier::WaitDelay(std::chrono::milliseconds backoff,
                                               std::chrono::duration<double> last_pass) {
   const auto cap = std::max(kWaitInitialDelay, std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -441,6 +568,17 @@ Result<Verifier::WaitResult> Verifier::WaitUntilEqual(std::chrono::milliseconds 
   const Clock::time_point deadline = t0 + timeout;
   std::chrono::milliseconds delay = kWaitInitialDelay;
   WaitResult w;
+  waiting_ = true;
+  struct ClearWaiting {
+    Verifier* v;
+    ~ClearWaiting() {
+      v->waiting_ = false;
+      for (int k = 0; k < 2; ++k) {
+        v->warm_queue_[k].clear();
+        v->warm_next_[k] = 0;
+      }
+    }
+  } clear_waiting{this};
   bool have_pass = false;
   Status last_error;
   // Bounded by time; the minimum delay also bounds the number of passes.
@@ -448,7 +586,7 @@ Result<Verifier::WaitResult> Verifier::WaitUntilEqual(std::chrono::milliseconds 
   while (true) {
     double pass_start = SecondsSince(t0);
     bool behind = false;
-    if (last_primary_walk_ && Clock::now() - last_full_pass < kWaitFullPassEvery) {
+    if (last_primary_walk_ && !secondary_caught_up_ && Clock::now() - last_full_pass < kWaitFullPassEvery) {
       // A poll that fails (a transient error) is followed by a full pass,
       // which reports or retries it as any pass would.
       bool walked = false;
@@ -459,6 +597,7 @@ Result<Verifier::WaitResult> Verifier::WaitUntilEqual(std::chrono::milliseconds 
         if (walked) ++w.secondary_walks;
       }
     }
+    secondary_caught_up_ = false;
     if (!behind) {
       ++w.passes;
       pass_start = SecondsSince(t0);
@@ -481,6 +620,12 @@ Result<Verifier::WaitResult> Verifier::WaitUntilEqual(std::chrono::milliseconds 
     }
     const Clock::time_point now = Clock::now();
     if (now >= deadline) break;
+    if (behind) {
+      // A step of warming takes the place of the pause; a failed one is
+      // left to the next pass, which meets the same error and reports it.
+      Result<bool> warmed = WarmAhead(&w);
+      if (warmed.ok() && *warmed) continue;
+    }
     const std::chrono::duration<double> pass_took(SecondsSince(t0) - pass_start);
     std::this_thread::sleep_for(std::min<Clock::duration>(WaitDelay(delay, pass_took), deadline - now));
     delay = std::min(delay * 2, kWaitMaxDelay);

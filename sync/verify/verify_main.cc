@@ -265,6 +265,8 @@ struct Report {
   double confirming_pass_started;  // wait mode, when equal
   int secondary_polls;             // wait mode: polls of the secondary alone
   int secondary_walks;             // how many of those walked it (the rest stopped at a probe)
+  int warmed_files[2];             // wait mode: files read ahead per side (Verifier::WarmAhead)
+  int warm_walks;                  // wait mode: walks of the secondary that looked for more to warm
 };
 
 std::string PassCount(const Report& r) {
@@ -272,6 +274,10 @@ std::string PassCount(const Report& r) {
   if (r.secondary_polls > 0) {
     s += " and " + std::to_string(r.secondary_polls) + " poll" + (r.secondary_polls == 1 ? "" : "s") +
          " of the secondary alone (" + std::to_string(r.secondary_walks) + " walked it)";
+  }
+  const int warmed = r.warmed_files[0] + r.warmed_files[1];
+  if (warmed > 0) {
+    s += ", " + std::to_string(warmed) + " file" + (warmed == 1 ? "" : "s") + " read ahead";
   }
   return s;
 }
@@ -326,6 +332,12 @@ void PrintJson(const std::string& primary, const std::string& secondary, const R
                 ",\"seconds\":%.6f,\"passes\":%d,\"secondary_polls\":%d,\"secondary_walks\":%d",
                 r.seconds, r.passes, r.secondary_polls, r.secondary_walks);
   out += buf;
+  if (r.waited) {
+    std::snprintf(buf, sizeof buf,
+                  ",\"warmed_primary_files\":%d,\"warmed_secondary_files\":%d,\"warm_walks\":%d",
+                  r.warmed_files[0], r.warmed_files[1], r.warm_walks);
+    out += buf;
+  }
   if (r.equal) {
     const double now = std::chrono::duration<double>(
                            std::chrono::system_clock::now().time_since_epoch()).count();
@@ -474,7 +486,8 @@ int RunVerify(int argc, char** argv) {
     }
     waited = std::move(*w);
     report = Report{&waited.last, waited.equal, waited.passes, waited.seconds, true,
-                    waited.confirming_pass_started, waited.secondary_polls, waited.secondary_walks};
+                    waited.confirming_pass_started, waited.secondary_polls, waited.secondary_walks,
+                    {waited.warmed_files[0], waited.warmed_files[1]}, waited.warm_walks};
   } else {
     Result<PassResult> r = verifier.RunPass(/*stop_at_first_differing_phase=*/false);
     if (!r.ok()) {
@@ -482,7 +495,7 @@ int RunVerify(int argc, char** argv) {
       return kExitError;
     }
     single = std::move(*r);
-    report = Report{&single, single.differences.empty(), 1, single.stats.seconds, false, 0, 0, 0};
+    report = Report{&single, single.differences.empty(), 1, single.stats.seconds, false, 0, 0, 0, {0, 0}, 0};
   }
   if (a.verbose) {
     const PassStats& st = report.pass->stats;

@@ -43,11 +43,45 @@ assert 0 <= d["secondary_walks"] <= d["secondary_polls"], d
 assert d["content_compared"], d
 assert d["primary"]["entries"] == 1012 and d["secondary"]["entries"] == 1012, d
 assert 0 < d["confirming_pass_started_seconds"] <= d["seconds"], d
+# Between polls the wait reads ahead what the confirming pass would read:
+# the primary's small files at least, which are all there from the start.
+assert d["warmed_primary_files"] >= 1 and d["warm_walks"] >= 0, d
 print("identical after %.3f s, %d full passes and %d polls of the secondary alone (%d walks),"
-      " the last pass began at %.3f s" % (d["seconds"], d["passes"], d["secondary_polls"],
-                                          d["secondary_walks"], d["confirming_pass_started_seconds"]),
+      " the last pass began at %.3f s; read ahead: %d primary and %d secondary files"
+      % (d["seconds"], d["passes"], d["secondary_polls"], d["secondary_walks"],
+         d["confirming_pass_started_seconds"], d["warmed_primary_files"], d["warmed_secondary_files"]),
       file=sys.stderr)
 PY
+
+# A file read ahead while the wait was still waiting, then changed on the
+# secondary with its size and mtime put back (as a faulty replicator might):
+# its ctime moved, so the confirming pass reads it again and finds the
+# difference instead of trusting the digest read ahead.
+mkdir -m 755 "$pm/ws" "$sm/ws" || gr_fail "mkdir ws"
+for m in "$pm" "$sm"; do
+  printf aaaa >"$m/ws/a" && chmod 644 "$m/ws/a" && touch -d @1700000000 "$m/ws/a" "$m/ws" ||
+    gr_fail "creating ws/a under $m"
+done
+printf zz >"$pm/ws/z" && chmod 644 "$pm/ws/z" && touch -d @1700000000 "$pm/ws/z" "$pm/ws" || gr_fail "primary ws/z"
+(
+  sleep 1.5
+  printf bbbb >"$sm/ws/a" && touch -d @1700000000 "$sm/ws/a" &&
+    printf zz >"$sm/ws/z" && chmod 644 "$sm/ws/z" && touch -d @1700000000 "$sm/ws/z" "$sm/ws"
+) &
+changer=$!
+vt_expect 1 '' "${V[@]}" --path /ws --ignore-gfid --wait-until-equal 4 --json
+wait "$changer" || gr_fail "changing ws on the secondary failed"
+json=$(grep '^{' <<<"$VT_OUT")
+python3 - "$json" <<'PY' || gr_fail "unexpected JSON: $json"
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["result"] == "different", d
+assert d["warmed_secondary_files"] >= 1, "ws/a was not read ahead: %s" % d
+diffs = [(x["path"], x["kind"], x.get("attribute")) for x in d["differences"]]
+assert diffs == [("/ws/a", "attribute", "content")], diffs
+print("a file changed after it was read ahead: reported (%s)" % d["differences"][0]["text"], file=sys.stderr)
+PY
+rm -rf "$pm/ws" "$sm/ws" || gr_fail "removing ws"
 
 # The primary moving toward the secondary (not the usual direction): the
 # polls of the secondary alone compare it with the primary's last walk
