@@ -21,6 +21,7 @@
 #include "sync/daemon/crawler.h"
 #include "sync/daemon/fs_util.h"
 #include "sync/daemon/gfapi_source.h"
+#include "sync/daemon/item_queue.h"
 #include "sync/daemon/materializer.h"
 #include "sync/daemon/ssh_transport.h"
 #include "sync/daemon/sync_mark.h"
@@ -41,6 +42,22 @@ constexpr milliseconds kJournalPoll{200};
 constexpr milliseconds kIdleMarkerInterval{1000};
 // Grace for a stopping connection to collect acks of batches in flight.
 constexpr milliseconds kDrainOnStop{3000};
+// A trickle of changes (files written one by one) makes windows of one or
+// two records, each its own batch: every file cost two batches, and at a
+// few hundred files a second their fixed cost (a frame each way, the
+// receiver's per-batch work) filled the send queue, which then held one-
+// record batches while the next records waited in the journal; files
+// reached the secondary 80-110 ms after the primary, and the receiver,
+// which applies the ops of one batch in parallel, had one file per batch.
+// After a window this small, the producer first waits until at most
+// kTrickleBatchesAhead batches are queued or in flight (at most
+// kTrickleWait), so that the next window takes in what arrived meanwhile:
+// batches grow with the load, as a group commit does, and at low load
+// nothing waits. Larger windows (a backlog) go on at once, so that the
+// sender always has queued work.
+constexpr size_t kTrickleWindowRecords = 256;
+constexpr size_t kTrickleBatchesAhead = 1;
+constexpr milliseconds kTrickleWait{1000};
 
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -113,83 +130,6 @@ Status SaveSentMark(const std::string& path, uint64_t mark) {
                          /*sync=*/true)
       .Annotate("saving the sent mark " + path);
 }
-
-// What the producer hands to the sender: a batch, or a marker that takes
-// effect once every batch queued before it is acknowledged.
-struct QueueItem {
-  std::unique_ptr<protocol::Batch> batch;  // null for a marker
-  size_t encoded_size = 0;
-  uint64_t window_end_seq = 0;
-  uint64_t newest_time_ns = 0;
-  uint64_t pending_entry = 0, pending_data = 0, pending_meta = 0;
-  bool crawl_end = false;
-  int64_t caught_up_ns = 0;  // everything journaled before this time is in earlier items
-  uint64_t epoch = 0;        // producer epoch when pushed (see idle detection)
-};
-
-// Bounded FIFO between producer and sender. Every wait is bounded in time.
-// `capacity` bounds the batches; window markers (a few bytes each, one per
-// journal window) may add up to kMarkersPerBatch times as many. Counted
-// together, a paused session's queue of small windows filled up with half
-// markers and held only a few batches ready for the resume.
-class ItemQueue {
- public:
-  static constexpr size_t kMarkersPerBatch = 4;
-  explicit ItemQueue(size_t capacity) : capacity_(capacity) {}
-  // False when the queue was closed (the consumer side is gone).
-  bool Push(QueueItem item, const std::atomic<bool>& stop) {
-    std::unique_lock<std::mutex> lock(mu_);
-    const bool is_batch = item.batch != nullptr;
-    auto full = [&] {
-      return is_batch ? batches_ >= capacity_
-                      : q_.size() - batches_ >= kMarkersPerBatch * capacity_;
-    };
-    while (full() && !closed_ && !stop.load()) {
-      cv_.wait_for(lock, milliseconds(100));
-    }
-    if (closed_ || stop.load()) return false;
-    q_.push_back(std::move(item));
-    if (is_batch) ++batches_;
-    cv_.notify_all();
-    return true;
-  }
-  std::optional<QueueItem> Pop(milliseconds wait) {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (q_.empty() && wait.count() > 0) cv_.wait_for(lock, wait, [&] { return !q_.empty() || closed_; });
-    if (q_.empty()) return std::nullopt;
-    QueueItem item = std::move(q_.front());
-    q_.pop_front();
-    if (item.batch) --batches_;
-    cv_.notify_all();
-    return item;
-  }
-  void Close() {
-    std::lock_guard<std::mutex> lock(mu_);
-    closed_ = true;
-    cv_.notify_all();
-  }
-  bool closed_and_empty() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return closed_ && q_.empty();
-  }
-  bool empty() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return q_.empty();
-  }
-  void SetCapacity(size_t c) {
-    std::lock_guard<std::mutex> lock(mu_);
-    capacity_ = c;
-    cv_.notify_all();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<QueueItem> q_;
-  size_t batches_ = 0;  // items in q_ that carry a batch
-  size_t capacity_;
-  bool closed_ = false;
-};
 
 // Errors the secondary may recover from by itself (space freed, brick back):
 // the batch is not acknowledged as done and is replayed after a reconnect.
@@ -789,9 +729,13 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
       std::vector<journal::Record> window;
       auto last_marker = Clock::now();
       bool pushed_since_marker = true;
+      size_t last_window_records = 0;
       while (!producer_stop.load()) {
         SyncTunables tu = tunables();
         queue.SetCapacity(tu.max_inflight_batches);
+        if (last_window_records > 0 && last_window_records < kTrickleWindowRecords) {
+          queue.WaitForPendingAtMost(kTrickleBatchesAhead, kTrickleWait, producer_stop);
+        }
         window.clear();
         int64_t read_started_ns = NowNs();
         for (;;) {
@@ -830,6 +774,7 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
         }
         epoch.fetch_add(1);
         pushed_since_marker = true;
+        last_window_records = window.size();
         Plan plan = Coalescer::Build(window);
         QueueItem m;
         m.window_end_seq = plan.last_seq;
@@ -1006,6 +951,7 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
       f.ops = StripPayload(std::move(b.ops));
       f.sent = Clock::now();
       inflight.push_back(std::move(f));
+      queue.SetInflight(inflight.size());
       ++repairs_inflight;
       std::lock_guard<std::mutex> lock(mu_);
       status_.bytes_sent += bytes;
@@ -1032,6 +978,7 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
       }
       Inflight done = std::move(inflight.front());
       inflight.pop_front();
+      queue.SetInflight(inflight.size());
       if (log::GetLevel() == log::Level::kDebug) {
         log::Debug("worker", brick_id_ + ": batch " + std::to_string(done.batch_id) + " (" +
                                  std::to_string(done.op_count) + " ops) acknowledged after " +
@@ -1188,6 +1135,7 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
         f.ops = StripPayload(std::move(item->batch->ops));
         f.sent = Clock::now();
         inflight.push_back(std::move(f));
+        queue.SetInflight(inflight.size());
         sent = true;
         last_send = Clock::now();
         std::lock_guard<std::mutex> lock(mu_);
