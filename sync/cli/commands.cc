@@ -12,6 +12,7 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "sync/cli/checks.h"
 #include "sync/cli/config_keys.h"
@@ -29,6 +30,11 @@ namespace {
 
 constexpr int kSshTimeoutS = 60;
 constexpr int kProbeTimeoutS = 60;
+// `pause` returns once every worker that was sending reports Paused (georepd
+// applies a new session.conf within milliseconds; a sender notices between
+// two batches), polling the nodes' status files at most this long.
+constexpr std::chrono::milliseconds kPauseConfirmWait{5000};
+constexpr std::chrono::milliseconds kPauseConfirmPoll{200};
 constexpr const char* kFailed = "georep command failed";
 
 long long NowNs() {
@@ -95,6 +101,11 @@ class Cli {
   // (and, with `no_translator`, which nodes lack the translator file).
   std::string ProbeJournals(const VolumeInfo& pv, std::vector<BrickJournal>* bricks,
                             std::vector<std::string>* no_translator);
+  // After a pause is written everywhere: waits (kPauseConfirmWait) until no
+  // worker of session `name` reports Active; returns those that still do
+  // ("brick on node, status written at ..."), or why the status could not be
+  // read.
+  std::vector<std::string> WorkersStillActive(const std::string& name);
   // start/resume: the translator is configured and every brick records.
   std::string CheckRecording(const std::string& pvol, bool allow_offline);
 
@@ -177,6 +188,24 @@ std::string Cli::ExecuteAll(const std::string& op, const std::vector<std::string
     if (pl.kind == "error") return "on " + NodeName(pl.node) + ": " + pl.Get("msg");
   }
   return "";
+}
+
+std::vector<std::string> Cli::WorkersStillActive(const std::string& name) {
+  const auto deadline = std::chrono::steady_clock::now() + kPauseConfirmWait;
+  for (;;) {
+    std::vector<PeerLine> lines;
+    if (std::string f = ExecuteAll("status", {KeyArg("name", name)}, &lines); !f.empty()) {
+      return {"(the workers' status could not be read: " + f + ")"};
+    }
+    std::vector<std::string> active;
+    for (const PeerLine& pl : lines) {
+      if (pl.kind != "brick" || pl.Get("session") != name || pl.Get("status") != "Active") continue;
+      active.push_back(pl.Get("primary_brick") + " on " + NodeName(pl.node) + " (status written " +
+                       DisplayTime(pl.Get("updated")) + ")");
+    }
+    if (active.empty() || std::chrono::steady_clock::now() >= deadline) return active;
+    std::this_thread::sleep_for(kPauseConfirmPoll);
+  }
 }
 
 std::string Cli::ProbeJournals(const VolumeInfo& pv, std::vector<BrickJournal>* bricks,
@@ -788,6 +817,19 @@ int Cli::StateChange(const std::string& pvol, const Target& t, const std::string
   SetValue(&conf, "state", next);
   if (std::string f = WriteEverywhere(SessionName(pvol, t), conf, "update", nullptr); !f.empty()) {
     return Fail("Cannot " + verb + " the session: " + f);
+  }
+  if (verb == "pause") {
+    // Without this, pause returned while a sender could still be sending:
+    // a file written right after it came back could still be replicated.
+    std::vector<std::string> active = WorkersStillActive(SessionName(pvol, t));
+    if (!active.empty()) {
+      err_ << "Warning: the pause is recorded on every node, but georepd has not confirmed it within "
+           << kPauseConfirmWait.count() / 1000 << " s for:\n";
+      for (const std::string& a : active) err_ << "  " << a << "\n";
+      err_ << "Changes may still be sent until it does. Check that georepd runs on those nodes "
+              "(systemctl status georepd) and see `georep "
+           << pvol << " " << t.Display() << " status detail`.\n";
+    }
   }
   static const std::map<std::string, std::string> kDone = {
       {"start", "Starting"}, {"stop", "Stopping"}, {"pause", "Pausing"}, {"resume", "Resuming"}};

@@ -143,11 +143,38 @@ out=$(sl_run 1 pv snode1::sv status detail) || gr_fail "status detail failed"
 echo "$out"
 grep -q 'CHECKPOINT TIME' <<<"$out" || gr_fail "detail columns missing"
 
-sl_run 1 pv snode1::sv pause || gr_fail "pause failed"
+out=$(sl_run 1 pv snode1::sv pause 2>&1) || { echo "$out"; gr_fail "pause failed"; }
+echo "$out"
+if [ -n "$DATA" ]; then
+  # pause returns only once every worker that was sending says Paused in
+  # its own status file (not just the session.conf the CLI wrote), with no
+  # warning that georepd has not confirmed it.
+  grep -q "has not confirmed" <<<"$out" && gr_fail "pause was not confirmed by georepd"
+  for n in 1 2; do
+    for f in "$(gr_node_state_dir "$n")"/sessions/*/status/*.status; do
+      [ -f "$f" ] || continue
+      grep -qx 'status=Active' "$f" && gr_fail "pause returned while $f still said Active"
+    done
+  done
+  gr_log "pause confirmed by every worker before the command returned"
+fi
 [ "$(sl_georep 1 pv snode1::sv status | grep -c ' Paused ')" = 2 ] || gr_fail "expected Paused rows"
 sl_expect 1 "already paused" 1 pv snode1::sv pause
 sl_run 1 pv snode1::sv resume || gr_fail "resume failed"
 sl_expect 1 "is not paused" 1 pv snode1::sv resume
+if [ -n "$DATA" ]; then
+  # A worker that never confirms (here: a status file no georepd writes,
+  # as a node whose georepd is down leaves behind): pause still records the
+  # state, and says after its bound which brick has not confirmed it.
+  sdir=$(ls -d "$(gr_node_state_dir 2)"/sessions/*/status | head -1)
+  printf 'status=Active\nprimary_brick=/bricks/ghost\nupdated=%s\n' "$(date +%s)" >"$sdir/ghost.status"
+  out=$(sl_georep 1 pv snode1::sv pause 2>&1) || { echo "$out"; gr_fail "pause with an unconfirming worker failed"; }
+  echo "$out"
+  grep -q "has not confirmed it within 5 s" <<<"$out" && grep -q "/bricks/ghost on " <<<"$out" ||
+    gr_fail "pause did not name the worker that has not confirmed it"
+  rm -f "$sdir/ghost.status"
+  sl_run 1 pv snode1::sv resume || gr_fail "resume after the unconfirmed pause failed"
+fi
 sl_expect 1 "is still active. Please stop the session and retry." 1 pv snode1::sv delete
 sl_run 1 pv snode1::sv stop || gr_fail "stop failed"
 [ "$(sl_georep 1 pv snode1::sv status | grep -c ' Stopped ')" = 2 ] || gr_fail "expected Stopped rows"
