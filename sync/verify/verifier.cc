@@ -267,7 +267,7 @@ void Verifier::PlanDigests(Snapshot* primary, Snapshot* secondary, std::vector<D
       if (e[s]->has_digest || !sides_[s].volume) continue;
       DigestJob job(sides_[s].volume.get(), e[s], snaps[s]->objects[idx[s]].get(), e[1 - s]);
       if (e[s]->has_gfid) {
-        auto it = cache_[s].find(CacheKey{e[s]->gfid, e[s]->size, e[s]->mtime_ns, e[s]->ctime_ns});
+        auto it = cache_[s].find(CacheKeyOf(*e[s]));
         if (it != cache_[s].end()) {
           job.cached = true;
           job.cached_digest = it->second;
@@ -288,7 +288,7 @@ Status Verifier::FinishDigests(std::vector<DigestJob>* jobs, PassStats* stats) {
     const Entry* e = job.entry;
     if (!e->has_digest || !e->has_gfid) continue;
     const int s = job.volume == sides_[0].volume.get() ? 0 : 1;
-    fresh[s][CacheKey{e->gfid, e->size, e->mtime_ns, e->ctime_ns}] = e->digest;
+    fresh[s][CacheKeyOf(*e)] = e->digest;
   }
   cache_[0].swap(fresh[0]);
   cache_[1].swap(fresh[1]);
@@ -359,12 +359,17 @@ Result<bool> Verifier::SecondaryMatchesLastPrimaryWalk(bool* walked) {
   if (probed) return true;
   *walked = true;
   Snapshot secondary;
-  GEOREP_RETURN_IF_ERROR(WalkSide(1, &secondary));
-  Result<std::vector<Difference>> diffs =
-      DiffManifests(*last_primary_walk_, secondary.entries, walk_options);
+  Result<std::vector<Difference>> diffs = WalkSecondaryAgainstLastPrimaryWalk(&secondary);
   if (!diffs.ok()) return diffs.status();
-  probes_ = ProbesFromWalkDiff(*last_primary_walk_, *diffs);
   return diffs->empty();
+}
+
+Result<std::vector<Difference>> Verifier::WalkSecondaryAgainstLastPrimaryWalk(Snapshot* secondary) {
+  GEOREP_RETURN_IF_ERROR(WalkSide(1, secondary));
+  Result<std::vector<Difference>> diffs =
+      DiffManifests(*last_primary_walk_, secondary->entries, WalkOnlyDiffOptions());
+  if (diffs.ok()) probes_ = ProbesFromWalkDiff(*last_primary_walk_, *diffs);
+  return diffs;
 }
 
 Result<PassResult> Verifier::RunPass(bool stop_at_first_differing_phase) {
@@ -453,7 +458,7 @@ void Verifier::QueueWarm(bool with_primary, const std::vector<Entry>& primary,
                          const std::vector<ObjectRef>& primary_objects, const Snapshot& secondary,
                          const std::vector<Difference>& walk_diffs) {
   auto cached = [this](int side, const Entry& e) {
-    return cache_[side].count(CacheKey{e.gfid, e.size, e.mtime_ns, e.ctime_ns}) != 0;
+    return cache_[side].count(CacheKeyOf(e)) != 0;
   };
   if (with_primary) {
     warm_queue_[0].clear();
@@ -484,18 +489,16 @@ void Verifier::QueueWarm(bool with_primary, const std::vector<Entry>& primary,
 
 namespace {
 
-// Runs fn(worker) on `threads` new threads at SCHED_IDLE, which get a CPU
-// only when nothing else wants it, and waits for them.
-void OnIdleThreads(int threads, const std::function<void(int)>& fn) {
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&fn, t] {
-      struct sched_param param {};
-      (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
-      fn(t);
-    });
-  }
-  for (std::thread& t : pool) t.join();
+// Runs fn on a new thread at SCHED_IDLE, which gets a CPU only when nothing
+// else wants it, and waits for it. Threads fn starts (ParallelFor's) inherit
+// the policy.
+void AtIdlePriority(const std::function<void()>& fn) {
+  std::thread t([&fn] {
+    struct sched_param param {};
+    (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
+    fn();
+  });
+  t.join();
 }
 
 }  // namespace
@@ -510,14 +513,10 @@ Result<bool> Verifier::WarmAhead(WaitResult* w) {
     // thread; it renews the probes as a poll's walk would.
     last_warm_walk_ = now;
     Snapshot secondary;
-    Status walked;
-    OnIdleThreads(1, [&](int) { walked = WalkSide(1, &secondary); });
-    GEOREP_RETURN_IF_ERROR(walked);
-    ++w->warm_walks;
-    Result<std::vector<Difference>> diffs =
-        DiffManifests(*last_primary_walk_, secondary.entries, WalkOnlyDiffOptions());
+    Result<std::vector<Difference>> diffs = std::vector<Difference>{};  // set by the walk below
+    AtIdlePriority([&] { diffs = WalkSecondaryAgainstLastPrimaryWalk(&secondary); });
     if (!diffs.ok()) return diffs.status();
-    probes_ = ProbesFromWalkDiff(*last_primary_walk_, *diffs);
+    ++w->warm_walks;
     secondary_caught_up_ = diffs->empty();
     QueueWarm(/*with_primary=*/false, *last_primary_walk_, {}, secondary, *diffs);
     return true;
@@ -536,22 +535,22 @@ Result<bool> Verifier::WarmAhead(WaitResult* w) {
   }
   std::vector<std::unique_ptr<WorkerState>> state = MakeWorkers(kWarmThreads);
   std::mutex mu;
-  std::atomic<size_t> next{0};
   // Errors are left to the passes: a file that vanished or cannot be read
   // now is read again by the confirming pass, which reports what it finds.
-  OnIdleThreads(kWarmThreads, [&](int worker) {
-    for (size_t k = next.fetch_add(1); k < chunk.size(); k = next.fetch_add(1)) {
+  AtIdlePriority([&] {
+    (void)ParallelFor(chunk.size(), kWarmThreads, [&](size_t k, int worker) -> Status {
       WarmItem& item = *chunk[k];
       const Entry& e = item.entry;
       Result<BlockDigest> block = sides_[item.side].volume->DigestBlock(
           item.object.get(), e.size, 0, &state[worker]->hasher, &state[worker]->buffer);
-      if (!block.ok()) continue;
+      if (!block.ok()) return Status::Ok();
       const ContentDigest digest = CombineBlockDigests(e.size, {*block});
       std::lock_guard<std::mutex> lock(mu);
-      cache_[item.side][CacheKey{e.gfid, e.size, e.mtime_ns, e.ctime_ns}] = digest;
+      cache_[item.side][CacheKeyOf(e)] = digest;
       warm_objects_[item.side].push_back(std::move(item.object));
       ++w->warmed_files[item.side];
-    }
+      return Status::Ok();
+    });
   });
   return true;
 }

@@ -195,6 +195,10 @@ class Verifier {
   // secondary shows no difference (and renews probes_). `walked` is set
   // when it walked.
   Result<bool> SecondaryMatchesLastPrimaryWalk(bool* walked);
+  // Walks the secondary into `secondary`, compares it at walk level with
+  // last_primary_walk_ and renews the probes from what is behind (a poll's
+  // walk, and warming's look for arrivals).
+  Result<std::vector<Difference>> WalkSecondaryAgainstLastPrimaryWalk(Snapshot* secondary);
   // Details of side k; also reads the one-block files among `jobs` (job_of:
   // job index per entry of side k, -1 for none).
   Status DetailSide(int k, Snapshot* snap, std::vector<DigestJob>* jobs, const std::vector<int>& job_of);
@@ -218,6 +222,7 @@ class Verifier {
   // Digests already computed, by side and (gfid, size, mtime, ctime): any
   // write moves ctime, so an unchanged key means unchanged content.
   using CacheKey = std::tuple<Gfid, uint64_t, int64_t, int64_t>;
+  static CacheKey CacheKeyOf(const Entry& e) { return CacheKey{e.gfid, e.size, e.mtime_ns, e.ctime_ns}; }
   std::map<CacheKey, ContentDigest> cache_[2];
   // Warming ahead (kWarmThreads): files to read and hash before the
   // confirming pass.
