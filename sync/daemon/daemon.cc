@@ -172,7 +172,7 @@ void Daemon::Scan() {
       std::string n = e->d_name;
       if (n.empty() || n[0] == '.') continue;
       struct stat st {};
-      if (stat((dir + "/" + n + "/session.conf").c_str(), &st) == 0) present[n] = true;
+      if (stat(SessionConfPathFor(opts_.state_dir, n).c_str(), &st) == 0) present[n] = true;
     }
     closedir(d);
   }
@@ -198,7 +198,7 @@ void Daemon::Scan() {
   }
   for (const auto& [name, unused] : present) {
     SessionRun& run = sessions_[name];
-    auto cfg = LoadSessionConfig(dir + "/" + name + "/session.conf", name);
+    auto cfg = LoadSessionConfig(SessionConfPathFor(opts_.state_dir, name), name);
     if (!cfg.ok()) {
       std::string msg = cfg.status().ToString();
       if (msg != run.last_error) {

@@ -172,6 +172,10 @@ std::string SessionDirFor(const std::string& state_dir, const std::string& sessi
   return state_dir + "/sessions/" + session;
 }
 
+std::string SessionConfPathFor(const std::string& state_dir, const std::string& session) {
+  return SessionDirFor(state_dir, session) + "/session.conf";
+}
+
 std::string StatusPathFor(const std::string& state_dir, const std::string& session,
                           const std::string& brick_id) {
   return SessionDirFor(state_dir, session) + "/status/" + SanitizeId(brick_id) + ".status";
@@ -213,7 +217,7 @@ BrickWorker::BrickWorker(WorkerIdentity id, SessionConfig config, bool active)
   brick_id_ = id_.brick.id();
   consumer_ = ConsumerNameFor(cfg_.name);
   status_path_ = StatusPathFor(id_.state_dir, cfg_.name, brick_id_);
-  conf_path_ = SessionDirFor(id_.state_dir, cfg_.name) + "/session.conf";
+  conf_path_ = SessionConfPathFor(id_.state_dir, cfg_.name);
   state_path_ = WorkerStatePathFor(id_.state_dir, cfg_.name, brick_id_);
   active_ = active;
   status_.primary_node = id_.node;

@@ -60,6 +60,8 @@ struct WorkerIdentity {
 std::string ConsumerNameFor(const std::string& session);
 // <state-dir>/sessions/<session>: session.conf, status/, workers/.
 std::string SessionDirFor(const std::string& state_dir, const std::string& session);
+// Its session.conf: the session exists on this node while this file does.
+std::string SessionConfPathFor(const std::string& state_dir, const std::string& session);
 std::string StatusPathFor(const std::string& state_dir, const std::string& session,
                           const std::string& brick_id);
 std::string WorkerStatePathFor(const std::string& state_dir, const std::string& session,
