@@ -76,10 +76,6 @@ class ItemQueue {
     std::lock_guard<std::mutex> lock(mu_);
     return closed_ && q_.empty();
   }
-  bool empty() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return q_.empty();
-  }
   void SetCapacity(size_t c) {
     std::lock_guard<std::mutex> lock(mu_);
     capacity_ = c;
