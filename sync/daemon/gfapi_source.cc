@@ -3,10 +3,14 @@
 #include <fcntl.h>
 #include <glusterfs/api/glfs-handles.h>
 #include <glusterfs/api/glfs.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <system_error>
+#include <thread>
 
 namespace georep::daemon {
 namespace {
@@ -203,7 +207,34 @@ Result<std::unique_ptr<GfapiVolume>> GfapiVolume::Open(const std::string& volume
   return std::unique_ptr<GfapiVolume>(new GfapiVolume(fs, volume));
 }
 
-GfapiVolume::~GfapiVolume() { glfs_fini(fs_); }
+namespace {
+std::atomic<int> g_pending_finis{0};
+}  // namespace
+
+int PendingBackgroundFinis() { return g_pending_finis.load(); }
+
+GfapiVolume::~GfapiVolume() {
+  glfs_t* fs = fs_;
+  g_pending_finis.fetch_add(1);
+  try {
+    std::thread([fs] {
+      glfs_fini(fs);
+      g_pending_finis.fetch_sub(1);
+    }).detach();
+  } catch (const std::system_error&) {
+    // No thread to be had: then the caller waits, as glfs_fini always made it.
+    glfs_fini(fs);
+    g_pending_finis.fetch_sub(1);
+  }
+}
+
+Status GfapiVolume::Probe() {
+  struct statvfs sv;
+  if (glfs_statvfs(fs_, "/", &sv) != 0) {
+    return Status::FromErrno(errno, "statvfs of the root of volume " + volume_);
+  }
+  return Status::Ok();
+}
 
 Status GfapiVolume::SetRootXattr(const std::string& key, const std::string& value) {
   if (glfs_setxattr(fs_, "/", key.c_str(), value.data(), value.size(), 0) != 0) {

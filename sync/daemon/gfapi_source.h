@@ -22,6 +22,11 @@ class GfapiVolume {
   static Result<std::unique_ptr<GfapiVolume>> Open(const std::string& volume,
                                                    const std::string& server,
                                                    const std::string& log_file);
+  // glfs_fini waits about 10 s in GlusterFS 10.3 (a frame that never
+  // completes, gluster/glusterfs#2606, closed wontfix), so the destructor
+  // hands it to a detached thread: a worker that reconnects, stops or
+  // changes role must not wait for it. georepd's main leaves the ones still
+  // running to process exit (PendingBackgroundFinis).
   ~GfapiVolume();
   GfapiVolume(const GfapiVolume&) = delete;
   GfapiVolume& operator=(const GfapiVolume&) = delete;
@@ -31,12 +36,20 @@ class GfapiVolume {
   Status SetRootXattr(const std::string& key, const std::string& value);
   // Removes one from it; OK when it is not there.
   Status RemoveRootXattr(const std::string& key);
+  // One round trip to the bricks (statvfs of the root): whether a kept
+  // instance still answers before it serves another connection.
+  Status Probe();
 
  private:
   GfapiVolume(struct glfs* fs, std::string volume) : fs_(fs), volume_(std::move(volume)) {}
   struct glfs* fs_;
   std::string volume_;
 };
+
+// How many glfs_fini calls of destroyed GfapiVolumes are still running. A
+// process that exits while one runs must leave with _exit: exit handlers
+// would tear libglusterfs down under that thread.
+int PendingBackgroundFinis();
 
 class GfapiSource : public DataSource {
  public:

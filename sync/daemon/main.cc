@@ -4,12 +4,14 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
 #include "sync/common/heap.h"
 #include "sync/common/log.h"
 #include "sync/daemon/daemon.h"
+#include "sync/daemon/gfapi_source.h"
 
 namespace {
 
@@ -114,6 +116,16 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
-  georep::daemon::Daemon daemon(opts);
-  return daemon.Run(g_stop);
+  int rc;
+  {
+    georep::daemon::Daemon daemon(opts);
+    rc = daemon.Run(g_stop);
+  }
+  // The workers' gfapi instances end in background glfs_fini calls that take
+  // ~10 s (gfapi_source.h); georepd only reads the primary (and its sync
+  // mark writes completed), so the bricks lose nothing when it leaves them
+  // to process exit instead of waiting. exit() would run exit handlers under
+  // those threads.
+  if (georep::daemon::PendingBackgroundFinis() > 0) std::_Exit(rc);
+  return rc;
 }

@@ -258,6 +258,13 @@ void BrickWorker::Stop() {
     cv_.notify_all();
   }
   if (control_.joinable()) control_.join();
+  // Only now, so that the status file's last word is the control loop's
+  // last state (Stopped), not whatever it was when the stop began.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_stop_ = true;
+    cv_.notify_all();
+  }
   if (status_thread_.joinable()) status_thread_.join();
 }
 
@@ -334,7 +341,7 @@ BrickStatus BrickWorker::Snapshot() {
 
 void BrickWorker::StatusLoop() {
   for (;;) {
-    bool stopping = stop_.load();
+    bool stopping = status_stop_.load();
     BrickStatus s = Snapshot();
     // No session.conf: `georep delete` is removing the session (and with it
     // status/); a write now would race with that removal or leave a file
@@ -345,7 +352,7 @@ void BrickWorker::StatusLoop() {
     }
     if (stopping) return;
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, kStatusInterval, [&] { return dirty_ || stop_.load(); });
+    cv_.wait_for(lock, kStatusInterval, [&] { return dirty_ || status_stop_.load(); });
     dirty_ = false;
   }
 }
@@ -494,6 +501,24 @@ void BrickWorker::FollowSyncMark(const SessionConfig& cfg) {
   status_.cursor_seq = *at;
 }
 
+Result<GfapiVolume*> BrickWorker::PrimaryVolume(const SessionConfig& cfg) {
+  if (primary_ != nullptr && primary_->volume() == cfg.primary_volume) {
+    Status st = primary_->Probe();
+    if (st.ok()) return primary_.get();
+    log::Info("worker", brick_id_ + ": mounting primary volume " + cfg.primary_volume +
+                            " through gfapi again, the kept instance does not answer: " + st.ToString());
+  }
+  primary_.reset();  // its glfs_fini runs in the background
+  auto t_mount = Clock::now();
+  auto vol = GfapiVolume::Open(cfg.primary_volume, id_.volfile_server, id_.gfapi_log);
+  if (!vol.ok()) return vol.status();
+  log::Debug("worker", brick_id_ + ": primary volume mounted through gfapi in " +
+                           std::to_string(std::chrono::duration_cast<milliseconds>(Clock::now() - t_mount).count()) +
+                           " ms");
+  primary_ = std::move(*vol);
+  return primary_.get();
+}
+
 Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation) {
   const std::string& brick = id_.brick.path;
   journal::ConsumerRegistry reg(brick);
@@ -550,13 +575,9 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
   }
 
   // The primary volume, by GFID.
-  auto t_mount = Clock::now();
-  auto vol = GfapiVolume::Open(cfg.primary_volume, id_.volfile_server, id_.gfapi_log);
+  Result<GfapiVolume*> vol = PrimaryVolume(cfg);
   if (!vol.ok()) return vol.status();
-  log::Debug("worker", brick_id_ + ": primary volume mounted through gfapi in " +
-                           std::to_string(std::chrono::duration_cast<milliseconds>(Clock::now() - t_mount).count()) +
-                           " ms");
-  GfapiSource source(vol->get());
+  GfapiSource source(*vol);
 
   // The secondary.
   SshOptions so;
@@ -578,8 +599,12 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
   protocol::FrameDecoder decoder;
   std::string rbuf;
   // Reads the next frame within `timeout`; nullopt on timeout.
+  // Reads the socket at least once, also with a zero timeout: an idle
+  // connection must notice a receiver that died (the channel's EOF) at its
+  // next turn, not at its next keepalive write up to keepalive_s later.
   auto read_frame = [&](milliseconds timeout) -> Result<std::optional<protocol::Message>> {
     auto deadline = Clock::now() + timeout;
+    bool polled = false;
     for (;;) {
       auto m = decoder.Next();
       if (!m.ok()) {
@@ -587,7 +612,11 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
       }
       if (m->has_value()) return std::move(*m);
       auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0) return std::optional<protocol::Message>();
+      if (left.count() <= 0) {
+        if (polled) return std::optional<protocol::Message>();
+        left = milliseconds(0);
+      }
+      polled = true;
       rbuf.clear();
       GEOREP_RETURN_IF_ERROR(t.Read(&rbuf, static_cast<int>(left.count())));
       if (!rbuf.empty()) decoder.Append(rbuf);

@@ -55,5 +55,28 @@ wait "$WPID"
 sy_verify 120 >/dev/null || { sy_verify 1 | head -20; tail -30 "$SY_LOG"; gr_fail "did not converge after $RUNS kills"; }
 GR_WAIT_S=20 gr_wait sy_field_is status Active || gr_fail "worker is '$(sy_status_field status)' after recovery"
 gr_log "converged after $RUNS kills; reconnects=$(sy_status_field reconnects) failures=$(sy_status_field failures)"
-sy_stop_daemon TERM
+
+# An idle worker notices a receiver that died from the channel's EOF, at
+# once, not at its next keepalive: with keepalive_s=600 nothing else could
+# bring it back within the bound. (Before, it also waited ~10 s in the
+# primary's glfs_fini before it reconnected.)
+sy_write_conf started "keepalive_s=600"
+sleep 1
+before=$(sy_status_field reconnects)
+pids=$(sy_receiver_pids)
+[ -n "$pids" ] || gr_fail "no receiver running on an idle, Active session"
+kill -9 $pids
+reconnected() { [ "$(sy_status_field reconnects)" -gt "$before" ] && [ "$(sy_status_field status)" = Active ] &&
+  [ -n "$(sy_receiver_pids)" ]; }
+GR_WAIT_S=20 gr_wait reconnected || gr_fail "the idle worker did not notice its receiver died (reconnects still $before)"
+gr_log "idle worker reconnected after its receiver was killed (reconnects $before -> $(sy_status_field reconnects))"
+
+# SIGTERM: georepd exits without waiting for its gfapi instances' glfs_fini
+# (~10 s each in GlusterFS 10.3), and its status file says Stopped.
+kill -TERM "$SY_DPID"
+daemon_gone() { ! kill -0 "$SY_DPID" 2>/dev/null; }
+GR_WAIT_S=5 gr_wait daemon_gone || gr_fail "georepd did not exit within 5 s of SIGTERM"
+wait "$SY_DPID" 2>/dev/null
+SY_DPID=""
+[ "$(sy_status_field status)" = Stopped ] || gr_fail "status after georepd exited: '$(sy_status_field status)', expected Stopped"
 gr_log "PASS"
