@@ -30,11 +30,11 @@ namespace {
 
 constexpr int kSshTimeoutS = 60;
 constexpr int kProbeTimeoutS = 60;
-// `pause` returns once every worker that was sending reports Paused (georepd
+// `pause` and `stop` return once no worker reports Active any more (georepd
 // applies a new session.conf within milliseconds; a sender notices between
 // two batches), polling the nodes' status files at most this long.
-constexpr std::chrono::milliseconds kPauseConfirmWait{5000};
-constexpr std::chrono::milliseconds kPauseConfirmPoll{200};
+constexpr std::chrono::milliseconds kConfirmWait{5000};
+constexpr std::chrono::milliseconds kConfirmPoll{200};
 constexpr const char* kFailed = "georep command failed";
 
 long long NowNs() {
@@ -101,8 +101,8 @@ class Cli {
   // (and, with `no_translator`, which nodes lack the translator file).
   std::string ProbeJournals(const VolumeInfo& pv, std::vector<BrickJournal>* bricks,
                             std::vector<std::string>* no_translator);
-  // After a pause is written everywhere: waits (kPauseConfirmWait) until no
-  // worker of session `name` reports Active; returns those that still do
+  // After a pause or stop is written everywhere: waits (kConfirmWait) until
+  // no worker of session `name` reports Active; returns those that still do
   // ("brick on node, status written at ..."), or why the status could not be
   // read.
   std::vector<std::string> WorkersStillActive(const std::string& name);
@@ -191,7 +191,7 @@ std::string Cli::ExecuteAll(const std::string& op, const std::vector<std::string
 }
 
 std::vector<std::string> Cli::WorkersStillActive(const std::string& name) {
-  const auto deadline = std::chrono::steady_clock::now() + kPauseConfirmWait;
+  const auto deadline = std::chrono::steady_clock::now() + kConfirmWait;
   for (;;) {
     std::vector<PeerLine> lines;
     if (std::string f = ExecuteAll("status", {KeyArg("name", name)}, &lines); !f.empty()) {
@@ -204,7 +204,7 @@ std::vector<std::string> Cli::WorkersStillActive(const std::string& name) {
                        DisplayTime(pl.Get("updated")) + ")");
     }
     if (active.empty() || std::chrono::steady_clock::now() >= deadline) return active;
-    std::this_thread::sleep_for(kPauseConfirmPoll);
+    std::this_thread::sleep_for(kConfirmPoll);
   }
 }
 
@@ -818,13 +818,15 @@ int Cli::StateChange(const std::string& pvol, const Target& t, const std::string
   if (std::string f = WriteEverywhere(SessionName(pvol, t), conf, "update", nullptr); !f.empty()) {
     return Fail("Cannot " + verb + " the session: " + f);
   }
-  if (verb == "pause") {
-    // Without this, pause returned while a sender could still be sending:
-    // a file written right after it came back could still be replicated.
+  if (verb == "pause" || verb == "stop") {
+    // Without this, pause and stop returned while a sender could still be
+    // sending: a file written right after they came back could still be
+    // replicated, and a stop followed by a delete or a volume stop could race
+    // with a batch in flight.
     std::vector<std::string> active = WorkersStillActive(SessionName(pvol, t));
     if (!active.empty()) {
-      err_ << "Warning: the pause is recorded on every node, but georepd has not confirmed it within "
-           << kPauseConfirmWait.count() / 1000 << " s for:\n";
+      err_ << "Warning: the " << verb << " is recorded on every node, but georepd has not confirmed it within "
+           << kConfirmWait.count() / 1000 << " s for:\n";
       for (const std::string& a : active) err_ << "  " << a << "\n";
       err_ << "Changes may still be sent until it does. Check that georepd runs on those nodes "
               "(systemctl status georepd) and see `georep "

@@ -176,7 +176,19 @@ if [ -n "$DATA" ]; then
   sl_run 1 pv snode1::sv resume || gr_fail "resume after the unconfirmed pause failed"
 fi
 sl_expect 1 "is still active. Please stop the session and retry." 1 pv snode1::sv delete
-sl_run 1 pv snode1::sv stop || gr_fail "stop failed"
+out=$(sl_run 1 pv snode1::sv stop 2>&1) || { echo "$out"; gr_fail "stop failed"; }
+echo "$out"
+if [ -n "$DATA" ]; then
+  # Like pause: stop returns only once no worker says Active any more.
+  grep -q "has not confirmed" <<<"$out" && gr_fail "stop was not confirmed by georepd"
+  for n in 1 2; do
+    for f in "$(gr_node_state_dir "$n")"/sessions/*/status/*.status; do
+      [ -f "$f" ] || continue
+      grep -qx 'status=Active' "$f" && gr_fail "stop returned while $f still said Active"
+    done
+  done
+  gr_log "stop confirmed by every worker before the command returned"
+fi
 [ "$(sl_georep 1 pv snode1::sv status | grep -c ' Stopped ')" = 2 ] || gr_fail "expected Stopped rows"
 
 # --- a non-root account -----------------------------------------------------------
