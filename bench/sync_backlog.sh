@@ -24,7 +24,10 @@ gr_log "building a backlog of $N files on the primary"
 gr_ns "$CREATE" pv "$(gr_node_ip 1)" /backlog "$N" 4096 "$THREADS" >&2 || gr_fail "backlog creation failed"
 
 gr_log "baseline: $N parallel gfapi creates on the secondary"
+CPU="$(dirname "$0")/cpu_by_process.py"
+"$CPU" snap "$GR_NS" "$GR_DIR/cpu_base0.json"
 base=$(gr_ns "$CREATE" sv "$(gr_node_ip 2)" /baseline "$N" 4096 "$THREADS") || gr_fail "baseline creates failed"
+"$CPU" snap "$GR_NS" "$GR_DIR/cpu_base1.json"
 base_rate=$(sed -n 's/.*: \([0-9.]*\) files\/s.*/\1/p' <<<"$base")
 
 # SY_PROFILE=1: GlusterFS's per-fop counts on both volumes for the replay
@@ -36,7 +39,6 @@ if [ -n "${SY_PROFILE:-}" ]; then
 fi
 
 SB=$(gr_brick_path 2 s1)
-CPU="$(dirname "$0")/cpu_by_process.py"
 "$CPU" snap "$GR_NS" "$GR_DIR/cpu0.json"
 t0=$(date +%s.%N)
 sy_write_conf started
@@ -65,6 +67,8 @@ print("    the verifier: %d full passes and %d polls of the secondary alone (%d 
 print("    read ahead while waiting: %d primary and %d secondary files (%d walks of the secondary)"
       % (v["warmed_primary_files"], v["warmed_secondary_files"], v["warm_walks"]))
 PY
+echo "  CPU of the baseline's creates, by process (the creating process itself not counted):"
+"$CPU" diff "$GR_DIR/cpu_base0.json" "$GR_DIR/cpu_base1.json"
 echo "  CPU from resume until the verifier agreed, by process:"
 "$CPU" diff "$GR_DIR/cpu0.json" "$GR_DIR/cpu1.json"
 if [ -n "${SY_PROFILE:-}" ]; then
