@@ -15,6 +15,24 @@
 namespace georep::daemon {
 namespace {
 
+std::atomic<int> g_pending_finis{0};
+
+// glfs_fini on a detached thread (gfapi_source.h says why), for a mounted
+// instance and for one whose glfs_init failed alike.
+void FiniInBackground(glfs_t* fs) {
+  g_pending_finis.fetch_add(1);
+  try {
+    std::thread([fs] {
+      glfs_fini(fs);
+      g_pending_finis.fetch_sub(1);
+    }).detach();
+  } catch (const std::system_error&) {
+    // No thread to be had: then the caller waits, as glfs_fini always made it.
+    glfs_fini(fs);
+    g_pending_finis.fetch_sub(1);
+  }
+}
+
 // GlusterFS reports a GFID that no longer exists as ENOENT or ESTALE.
 Status GfapiError(int err, const std::string& what) {
   if (err == ESTALE) err = ENOENT;
@@ -168,7 +186,7 @@ Result<std::unique_ptr<GfapiVolume>> GfapiVolume::Open(const std::string& volume
   if (fs == nullptr) return Status::FromErrno(errno, "glfs_new " + volume);
   if (glfs_set_volfile_server(fs, "tcp", server.c_str(), 24007) != 0) {
     int e = errno;
-    glfs_fini(fs);
+    FiniInBackground(fs);
     return Status::FromErrno(e, "glfs_set_volfile_server " + server);
   }
   glfs_set_logging(fs, log_file.empty() ? "/dev/null" : log_file.c_str(), 7 /* GF_LOG_INFO */);
@@ -186,18 +204,18 @@ Result<std::unique_ptr<GfapiVolume>> GfapiVolume::Open(const std::string& volume
   for (const char* xl : kPassThrough) {
     if (glfs_set_xlator_option(fs, xl, "pass-through", "true") != 0) {
       int e = errno;
-      glfs_fini(fs);
+      FiniInBackground(fs);
       return Status::FromErrno(e, std::string("gfapi option ") + xl + " pass-through");
     }
   }
   if (glfs_set_xlator_option(fs, "*-quick-read", "max-file-size", "0") != 0) {
     int e = errno;
-    glfs_fini(fs);
+    FiniInBackground(fs);
     return Status::FromErrno(e, "gfapi option quick-read max-file-size");
   }
   if (glfs_init(fs) != 0) {
     int e = errno;
-    glfs_fini(fs);
+    FiniInBackground(fs);
     return Status(Code::kUnavailable,
                   "cannot mount primary volume " + volume + " from " + server + " with gfapi (" +
                       std::strerror(e) +
@@ -207,26 +225,9 @@ Result<std::unique_ptr<GfapiVolume>> GfapiVolume::Open(const std::string& volume
   return std::unique_ptr<GfapiVolume>(new GfapiVolume(fs, volume));
 }
 
-namespace {
-std::atomic<int> g_pending_finis{0};
-}  // namespace
-
 int PendingBackgroundFinis() { return g_pending_finis.load(); }
 
-GfapiVolume::~GfapiVolume() {
-  glfs_t* fs = fs_;
-  g_pending_finis.fetch_add(1);
-  try {
-    std::thread([fs] {
-      glfs_fini(fs);
-      g_pending_finis.fetch_sub(1);
-    }).detach();
-  } catch (const std::system_error&) {
-    // No thread to be had: then the caller waits, as glfs_fini always made it.
-    glfs_fini(fs);
-    g_pending_finis.fetch_sub(1);
-  }
-}
+GfapiVolume::~GfapiVolume() { FiniInBackground(fs_); }
 
 Status GfapiVolume::Probe() {
   struct statvfs sv;
