@@ -175,9 +175,16 @@ std::string OpStatus(const NodeContext& ctx, const std::map<std::string, std::st
                  {"hostname", ctx.hostname}});
     for (const std::string& file : ListDir(StatusDir(ctx.state_dir, name))) {
       if (file.size() < 8 || file.substr(file.size() - 7) != ".status") continue;
+      const std::string path = StatusDir(ctx.state_dir, name) + "/" + file;
       std::string text;
-      if (!ReadFile(StatusDir(ctx.state_dir, name) + "/" + file, &text)) continue;
+      if (!ReadFile(path, &text)) continue;
       KeyValues fields = {{"session", name}, {"file", file}};
+      // How long ago georepd last wrote it, by this node's own clock (the
+      // CLI's node may be skewed): a running worker rewrites it every second.
+      struct stat st {};
+      if (stat(path.c_str(), &st) == 0) {
+        fields.push_back({"age_s", std::to_string(std::max<long long>(0, time(nullptr) - st.st_mtime))});
+      }
       for (auto& p : ParseKeyValues(text)) fields.push_back(p);
       out += Line(ctx, "brick", fields);
     }

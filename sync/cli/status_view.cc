@@ -65,6 +65,16 @@ std::vector<StatusRow> BuildStatusRows(const SessionView& s, const std::vector<P
     } else {
       r.status = NormalizeStatus(found->Get("status"));
       if (state == "paused") r.status = "Paused";
+      // A worker rewrites its status file every second; an old one is the
+      // last word of a georepd that died or hangs, and its "Active" a lie.
+      const long long age = ToInt(found->Get("age_s"), -1);
+      if (age > kStaleStatusS) {
+        r.status = "Faulty";
+        r.faulty_cause = "georepd on " + b.host + " has not written this worker's status for " +
+                         std::to_string(age) + " s (last at " + DisplayTime(found->Get("updated")) +
+                         "): it is not running there, or hangs. Check `systemctl status georepd` and "
+                         "its log on " + b.host;
+      }
     }
     if (found != nullptr && (state == "started" || state == "paused")) {
       r.secondary_node = OrNA(found->Get("secondary_node"));
@@ -74,7 +84,7 @@ std::vector<StatusRow> BuildStatusRows(const SessionView& s, const std::vector<P
       r.data = OrNA(found->Get("pending_data"));
       r.meta = OrNA(found->Get("pending_meta"));
       r.failures = OrNA(found->Get("failures"));
-      r.faulty_cause = found->Get("faulty_cause");
+      if (r.faulty_cause.empty()) r.faulty_cause = found->Get("faulty_cause");
       r.last_failure = found->Get("last_failure");
       // Completion fields describe the checkpoint georepd last saw; an older
       // one says nothing about the current checkpoint.

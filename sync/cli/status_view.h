@@ -10,6 +10,10 @@
 
 namespace georep::cli {
 
+// A status file older than this (georepd rewrites it every second) makes
+// the brick Faulty, with the cause: georepd is not running there, or hangs.
+constexpr long long kStaleStatusS = 15;
+
 struct StatusRow {
   std::string primary_node;
   std::string primary_volume;

@@ -142,6 +142,28 @@ fi
 out=$(sl_run 1 pv snode1::sv status detail) || gr_fail "status detail failed"
 echo "$out"
 grep -q 'CHECKPOINT TIME' <<<"$out" || gr_fail "detail columns missing"
+if [ -n "$DATA" ]; then
+  # A georepd that died or hangs leaves status files that say Active; status
+  # must not repeat that. Node 2's georepd is stopped (SIGSTOP) and its
+  # status files aged as if a minute had passed: its brick is Faulty, and
+  # detail names the cause. After SIGCONT it rewrites them: Active again.
+  d2=""
+  for p in $(ip netns pids "$GR_NS"); do
+    [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$DAEMON" ] &&
+      tr '\0' ' ' <"/proc/$p/cmdline" | grep -qF -- "--state-dir $(gr_node_state_dir 2) " && d2=$p
+  done
+  [ -n "$d2" ] || gr_fail "georepd of node 2 not found"
+  kill -STOP "$d2"
+  touch -d '-60 seconds' "$(gr_node_state_dir 2)"/sessions/*/status/*.status
+  out=$(sl_run 1 pv snode1::sv status detail) || { kill -CONT "$d2"; gr_fail "status detail failed"; }
+  kill -CONT "$d2"
+  echo "$out"
+  grep -q ' Faulty ' <<<"$out" && grep -q "has not written this worker's status for" <<<"$out" ||
+    gr_fail "a georepd that stopped writing its status was not shown Faulty with its cause"
+  two_active() { [ "$(sl_georep 1 pv snode1::sv status | grep -c ' Active ')" = 2 ]; }
+  GR_WAIT_S=20 gr_wait two_active || gr_fail "node 2's bricks did not come back Active after SIGCONT"
+  gr_log "a silent georepd is shown Faulty with its cause, and Active again once it writes"
+fi
 
 out=$(sl_run 1 pv snode1::sv pause 2>&1) || { echo "$out"; gr_fail "pause failed"; }
 echo "$out"

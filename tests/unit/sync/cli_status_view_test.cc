@@ -66,6 +66,25 @@ TEST(BuildStatusRows, FaultyAlwaysCarriesACause) {
   EXPECT_NE(table.find("Faulty: pnode1:/bricks/b1: ssh: auth failed"), std::string::npos) << table;
 }
 
+TEST(BuildStatusRows, StatusFileNotRewrittenForLongIsFaultyNamingGeorepd) {
+  std::vector<StatusRow> rows = BuildStatusRows(
+      View("started"),
+      {BrickLine("uuid-1", "pnode1:/bricks/b1", {{"status", "Active"}, {"age_s", "3600"}, {"updated", "1700000000"}}),
+       BrickLine("uuid-2", "pnode2:/bricks/b2", {{"status", "Active"}, {"age_s", "1"}})});
+  EXPECT_EQ(rows[0].status, "Faulty");
+  EXPECT_NE(rows[0].faulty_cause.find("georepd on pnode1 has not written this worker's status for 3600 s"),
+            std::string::npos)
+      << rows[0].faulty_cause;
+  EXPECT_EQ(rows[1].status, "Active");
+  EXPECT_TRUE(rows[1].faulty_cause.empty());
+}
+
+TEST(BuildStatusRows, StoppedSessionIgnoresTheAgeOfStatusFiles) {
+  std::vector<StatusRow> rows = BuildStatusRows(
+      View("stopped"), {BrickLine("uuid-1", "pnode1:/bricks/b1", {{"status", "Stopped"}, {"age_s", "3600"}})});
+  EXPECT_EQ(rows[0].status, "Stopped");
+}
+
 TEST(BuildStatusRows, CheckpointCompletionOnlyCountsForTheCurrentCheckpoint) {
   KeyValues done = {{"status", "Active"}, {"checkpoint_completed", "yes"}, {"checkpoint_completion_time", "1700000100"}};
   KeyValues old = done;
