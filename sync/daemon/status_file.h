@@ -20,7 +20,7 @@ struct BrickStatus {
   std::string primary_brick;      // host:/path as in `gluster volume info`
   std::string secondary_node;     // host the worker is connected to ("" when not)
   std::string status = "Initializing";  // Initializing|Active|Passive|Faulty|Paused|Stopped
-  std::string crawl_status = "N/A";     // Initial Crawl|Journal Crawl|N/A
+  std::string crawl_status = "N/A";     // Initial Crawl|Hybrid Crawl (resync)|Journal Crawl|N/A
   int64_t last_synced = 0;        // unix seconds of the newest change applied on the secondary
   uint64_t pending_entry = 0;
   uint64_t pending_data = 0;

@@ -570,7 +570,18 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
   {
     std::lock_guard<std::mutex> lock(mu_);
     status_.cursor_seq = cursor;
-    status_.crawl_status = need_crawl ? "Initial Crawl" : "Journal Crawl";
+    // GlusterFS calls a crawl that stands in for lost change records a
+    // Hybrid Crawl; admins know the word.
+    status_.crawl_status = !need_crawl ? "Journal Crawl" : wstate.resync ? "Hybrid Crawl" : "Initial Crawl";
+    if (wstate.resync) {
+      // Shown in status detail: what the crawl cannot restore, and how to see it.
+      status_.last_failure =
+          "the journal of brick " + brick + " dropped records this session had not synced (its size "
+          "cap, max-journal-size); a full crawl re-sends the brick, but deletions and renames made "
+          "in the lost interval cannot be replayed, so the secondary may keep entries the primary "
+          "deleted or renamed then. `georep verify` lists what differs; the exact way back is a "
+          "full sync (stop, delete reset-sync-time, empty the secondary volume, create, start)";
+    }
     dirty_ = true;
   }
 
@@ -732,7 +743,8 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
     auto run = [&]() -> Status {
       if (need_crawl) {
         const int64_t crawl_started_ns = NowNs();
-        log::Info("worker", brick_id_ + ": initial crawl of " + brick + " (journal position " +
+        log::Info("worker", brick_id_ + (wstate.resync ? ": resync crawl (Hybrid Crawl) of " : ": initial crawl of ") +
+                                brick + " (journal position " +
                                 std::to_string(wstate.crawl_start_seq) + ")");
         BrickCrawler crawler(
             brick, [&](PlanItem item) { return mat.AddItem(item); },
