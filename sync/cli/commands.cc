@@ -198,12 +198,20 @@ std::vector<std::string> Cli::WorkersStillActive(const std::string& name) {
       return {"(the workers' status could not be read: " + f + ")"};
     }
     std::vector<std::string> active;
+    bool only_silent = true;  // every one left is a georepd that stopped writing (status_view.h)
     for (const PeerLine& pl : lines) {
       if (pl.kind != "brick" || pl.Get("session") != name || pl.Get("status") != "Active") continue;
+      const long long age = ToInt(pl.Get("age_s"), -1);
+      const bool silent = age > kStaleStatusS;
+      only_silent = only_silent && silent;
       active.push_back(pl.Get("primary_brick") + " on " + NodeName(pl.node) + " (status written " +
-                       DisplayTime(pl.Get("updated")) + ")");
+                       DisplayTime(pl.Get("updated")) +
+                       (silent ? ", " + std::to_string(age) + " s ago: georepd is not running there, or hangs"
+                               : std::string()) +
+                       ")");
     }
-    if (active.empty() || std::chrono::steady_clock::now() >= deadline) return active;
+    // Waiting cannot help when no georepd that still writes is left to confirm.
+    if (active.empty() || only_silent || std::chrono::steady_clock::now() >= deadline) return active;
     std::this_thread::sleep_for(kConfirmPoll);
   }
 }

@@ -196,6 +196,18 @@ if [ -n "$DATA" ]; then
     gr_fail "pause did not name the worker that has not confirmed it"
   rm -f "$sdir/ghost.status"
   sl_run 1 pv snode1::sv resume || gr_fail "resume after the unconfirmed pause failed"
+  # The same left behind long ago (its georepd died: nothing rewrites it):
+  # no use waiting for it; pause says at once that georepd is not running.
+  printf 'status=Active\nprimary_brick=/bricks/ghost\nupdated=%s\n' "$(($(date +%s) - 120))" >"$sdir/ghost.status"
+  touch -d '-120 seconds' "$sdir/ghost.status"
+  t0=$SECONDS
+  out=$(sl_georep 1 pv snode1::sv pause 2>&1) || { echo "$out"; gr_fail "pause with a silent worker failed"; }
+  echo "$out"
+  grep -q "/bricks/ghost on .* s ago: georepd is not running there" <<<"$out" ||
+    gr_fail "pause did not say that the silent worker's georepd is not running"
+  ((SECONDS - t0 < 4)) || gr_fail "pause waited $((SECONDS - t0)) s for a worker whose georepd is gone"
+  rm -f "$sdir/ghost.status"
+  sl_run 1 pv snode1::sv resume || gr_fail "resume after the silent-worker pause failed"
 fi
 sl_expect 1 "is still active. Please stop the session and retry." 1 pv snode1::sv delete
 out=$(sl_run 1 pv snode1::sv stop 2>&1) || { echo "$out"; gr_fail "stop failed"; }
