@@ -167,19 +167,22 @@ fi
 
 out=$(sl_run 1 pv snode1::sv pause 2>&1) || { echo "$out"; gr_fail "pause failed"; }
 echo "$out"
-if [ -n "$DATA" ]; then
-  # pause returns only once every worker that was sending says Paused in
-  # its own status file (not just the session.conf the CLI wrote), with no
-  # warning that georepd has not confirmed it.
-  grep -q "has not confirmed" <<<"$out" && gr_fail "pause was not confirmed by georepd"
+# confirmed_by_georepd VERB OUTPUT: VERB (pause, stop) returned only once
+# every worker that was sending no longer says Active in its own status file
+# (not just the session.conf the CLI wrote), with no warning that georepd
+# has not confirmed it.
+confirmed_by_georepd() {
+  local verb=$1 out=$2 n f
+  grep -q "has not confirmed" <<<"$out" && gr_fail "$verb was not confirmed by georepd"
   for n in 1 2; do
     for f in "$(gr_node_state_dir "$n")"/sessions/*/status/*.status; do
       [ -f "$f" ] || continue
-      grep -qx 'status=Active' "$f" && gr_fail "pause returned while $f still said Active"
+      grep -qx 'status=Active' "$f" && gr_fail "$verb returned while $f still said Active"
     done
   done
-  gr_log "pause confirmed by every worker before the command returned"
-fi
+  gr_log "$verb confirmed by every worker before the command returned"
+}
+if [ -n "$DATA" ]; then confirmed_by_georepd pause "$out"; fi
 [ "$(sl_georep 1 pv snode1::sv status | grep -c ' Paused ')" = 2 ] || gr_fail "expected Paused rows"
 sl_expect 1 "already paused" 1 pv snode1::sv pause
 sl_run 1 pv snode1::sv resume || gr_fail "resume failed"
@@ -212,17 +215,7 @@ fi
 sl_expect 1 "is still active. Please stop the session and retry." 1 pv snode1::sv delete
 out=$(sl_run 1 pv snode1::sv stop 2>&1) || { echo "$out"; gr_fail "stop failed"; }
 echo "$out"
-if [ -n "$DATA" ]; then
-  # Like pause: stop returns only once no worker says Active any more.
-  grep -q "has not confirmed" <<<"$out" && gr_fail "stop was not confirmed by georepd"
-  for n in 1 2; do
-    for f in "$(gr_node_state_dir "$n")"/sessions/*/status/*.status; do
-      [ -f "$f" ] || continue
-      grep -qx 'status=Active' "$f" && gr_fail "stop returned while $f still said Active"
-    done
-  done
-  gr_log "stop confirmed by every worker before the command returned"
-fi
+if [ -n "$DATA" ]; then confirmed_by_georepd stop "$out"; fi
 [ "$(sl_georep 1 pv snode1::sv status | grep -c ' Stopped ')" = 2 ] || gr_fail "expected Stopped rows"
 
 # --- a non-root account -----------------------------------------------------------
