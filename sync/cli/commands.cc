@@ -207,7 +207,7 @@ std::vector<std::string> Cli::WorkersStillActive(const std::string& name) {
       active.push_back(pl.Get("primary_brick") + " on " + NodeName(pl.node) + " (status written " +
                        DisplayTime(pl.Get("updated")) +
                        (silent ? ", " + std::to_string(age) + " s ago: georepd is not running there, or hangs"
-                               : std::string()) +
+                               : ", still Active after " + std::to_string(kConfirmWait.count() / 1000) + " s") +
                        ")");
     }
     // Waiting cannot help when no georepd that still writes is left to confirm.
@@ -833,8 +833,7 @@ int Cli::StateChange(const std::string& pvol, const Target& t, const std::string
     // with a batch in flight.
     std::vector<std::string> active = WorkersStillActive(SessionName(pvol, t));
     if (!active.empty()) {
-      err_ << "Warning: the " << verb << " is recorded on every node, but georepd has not confirmed it within "
-           << kConfirmWait.count() / 1000 << " s for:\n";
+      err_ << "Warning: the " << verb << " is recorded on every node, but georepd has not confirmed it for:\n";
       for (const std::string& a : active) err_ << "  " << a << "\n";
       err_ << "Changes may still be sent until it does. Check that georepd runs on those nodes "
               "(systemctl status georepd) and see `georep "

@@ -195,7 +195,7 @@ if [ -n "$DATA" ]; then
   printf 'status=Active\nprimary_brick=/bricks/ghost\nupdated=%s\n' "$(date +%s)" >"$sdir/ghost.status"
   out=$(sl_georep 1 pv snode1::sv pause 2>&1) || { echo "$out"; gr_fail "pause with an unconfirming worker failed"; }
   echo "$out"
-  grep -q "has not confirmed it within 5 s" <<<"$out" && grep -q "/bricks/ghost on " <<<"$out" ||
+  grep -q "has not confirmed it for:" <<<"$out" && grep -q "/bricks/ghost on .*still Active after 5 s" <<<"$out" ||
     gr_fail "pause did not name the worker that has not confirmed it"
   rm -f "$sdir/ghost.status"
   sl_run 1 pv snode1::sv resume || gr_fail "resume after the unconfirmed pause failed"
