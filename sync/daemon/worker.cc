@@ -609,10 +609,10 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
 
   protocol::FrameDecoder decoder;
   std::string rbuf;
-  // Reads the next frame within `timeout`; nullopt on timeout.
-  // Reads the socket at least once, also with a zero timeout: an idle
-  // connection must notice a receiver that died (the channel's EOF) at its
-  // next turn, not at its next keepalive write up to keepalive_s later.
+  // Reads the next frame within `timeout`; nullopt on timeout. Reads the
+  // socket at least once, also with a zero timeout: an idle connection must
+  // notice a receiver that died (the channel's EOF) at its next turn, not at
+  // its next keepalive write up to keepalive_s later.
   auto read_frame = [&](milliseconds timeout) -> Result<std::optional<protocol::Message>> {
     auto deadline = Clock::now() + timeout;
     bool polled = false;
