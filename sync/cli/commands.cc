@@ -201,12 +201,11 @@ std::vector<std::string> Cli::WorkersStillActive(const std::string& name) {
     bool only_silent = true;  // every one left is a georepd that stopped writing (status_view.h)
     for (const PeerLine& pl : lines) {
       if (pl.kind != "brick" || pl.Get("session") != name || pl.Get("status") != "Active") continue;
-      const long long age = ToInt(pl.Get("age_s"), -1);
-      const bool silent = age > kStaleStatusS;
-      only_silent = only_silent && silent;
+      const std::optional<long long> silent = SilentFor(pl);
+      only_silent = only_silent && silent.has_value();
       active.push_back(pl.Get("primary_brick") + " on " + NodeName(pl.node) + " (status written " +
                        DisplayTime(pl.Get("updated")) +
-                       (silent ? ", " + std::to_string(age) + " s ago: georepd is not running there, or hangs"
+                       (silent ? ", " + std::to_string(*silent) + " s ago: georepd is not running there, or hangs"
                                : ", still Active after " + std::to_string(kConfirmWait.count() / 1000) + " s") +
                        ")");
     }

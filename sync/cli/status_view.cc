@@ -33,6 +33,12 @@ std::string YesNo(const std::string& v) {
 }
 }  // namespace
 
+std::optional<long long> SilentFor(const PeerLine& brick_line) {
+  const long long age = ToInt(brick_line.Get("age_s"), -1);
+  if (age > kStaleStatusS) return age;
+  return std::nullopt;
+}
+
 std::vector<StatusRow> BuildStatusRows(const SessionView& s, const std::vector<PeerLine>& brick_lines) {
   std::string state = Lookup(s.conf, "state", "created");
   std::string secondary = Lookup(s.conf, "secondary_host") + "::" + Lookup(s.conf, "secondary_volume");
@@ -67,11 +73,10 @@ std::vector<StatusRow> BuildStatusRows(const SessionView& s, const std::vector<P
       if (state == "paused") r.status = "Paused";
       // A worker rewrites its status file every second; an old one is the
       // last word of a georepd that died or hangs, and its "Active" a lie.
-      const long long age = ToInt(found->Get("age_s"), -1);
-      if (age > kStaleStatusS) {
+      if (std::optional<long long> silent = SilentFor(*found)) {
         r.status = "Faulty";
         r.faulty_cause = "georepd on " + b.host + " has not written this worker's status for " +
-                         std::to_string(age) + " s (last at " + DisplayTime(found->Get("updated")) +
+                         std::to_string(*silent) + " s (last at " + DisplayTime(found->Get("updated")) +
                          "): it is not running there, or hangs. Check `systemctl status georepd` and "
                          "its log on " + b.host;
       }

@@ -2,6 +2,7 @@
 // status files on every primary node, in GlusterFS's columns.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,11 @@ struct SessionView {
   KeyValues conf;            // the local node's session.conf
   std::vector<Brick> bricks;  // of the primary volume, in volume order
 };
+
+// For a "brick" PeerLine whose status file georepd has not rewritten for
+// longer than kStaleStatusS: for how many seconds (its georepd is not
+// running there, or hangs). nullopt for a fresh file or an unknown age.
+std::optional<long long> SilentFor(const PeerLine& brick_line);
 
 // Builds the rows of one session. `brick_lines` are the "brick" PeerLines of
 // all nodes for this session; `node_names` maps a node UUID to the host name
