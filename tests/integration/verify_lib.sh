@@ -43,6 +43,19 @@ vt_expect() {
   fi
 }
 
+# vt_json_check [ARG...] <<'PY' ... PY: runs the Python assertions on stdin
+# with `d`, the JSON report of the last vt_expect/vt_verify (run with
+# --json), and `args`, the ARGs; fails the test, showing the report, when
+# they raise.
+vt_json_check() {
+  local json code
+  json=$(grep '^{' <<<"$VT_OUT")
+  code=$(cat)
+  python3 -c "import json, sys
+d, args = json.loads(sys.argv[1]), sys.argv[2:]
+$code" "$json" "$@" || gr_fail "unexpected JSON report${*:+ (with $*)}: $json"
+}
+
 # vt_mirror SRC_MOUNT DST_MOUNT DST_AUX_MOUNT: copies the tree under SRC_MOUNT
 # onto the volume mounted at DST_MOUNT (plain, --acl) and DST_AUX_MOUNT (the
 # same volume with --aux-gfid-mount --client-pid=-1, used only to create

@@ -29,10 +29,7 @@ vt_expect 1 '^still different after' "${V[@]}" --wait-until-equal 0.3
 mirror=$!
 vt_expect 0 '' "${V[@]}" --wait-until-equal 180 --json --verbose
 wait "$mirror" || gr_fail "the background mirror failed"
-json=$(grep '^{' <<<"$VT_OUT")
-python3 - "$json" <<'PY' || gr_fail "unexpected JSON: $json"
-import json, sys
-d = json.loads(sys.argv[1])
+vt_json_check <<'PY'
 assert d["result"] == "identical", d
 assert d["passes"] > 1, "the copy was complete before the first pass?"
 # While the copy runs, the polls look at the secondary alone
@@ -71,10 +68,7 @@ printf zz >"$pm/ws/z" && chmod 644 "$pm/ws/z" && touch -d @1700000000 "$pm/ws/z"
 changer=$!
 vt_expect 1 '' "${V[@]}" --path /ws --ignore-gfid --wait-until-equal 4 --json
 wait "$changer" || gr_fail "changing ws on the secondary failed"
-json=$(grep '^{' <<<"$VT_OUT")
-python3 - "$json" <<'PY' || gr_fail "unexpected JSON: $json"
-import json, sys
-d = json.loads(sys.argv[1])
+vt_json_check <<'PY'
 assert d["result"] == "different", d
 assert d["warmed_secondary_files"] >= 1, "ws/a was not read ahead: %s" % d
 diffs = [(x["path"], x["kind"], x.get("attribute")) for x in d["differences"]]
@@ -93,10 +87,7 @@ printf x >"$sm/dw/x" && touch -d @1700000000 "$sm/dw/x" || gr_fail "secondary dw
 mover=$!
 vt_expect 0 '' "${V[@]}" --path /dw --ignore-gfid --wait-until-equal 60 --json
 wait "$mover" || gr_fail "creating dw/x on the primary failed"
-json=$(grep '^{' <<<"$VT_OUT")
-python3 - "$json" <<'PY' || gr_fail "unexpected JSON: $json"
-import json, sys
-d = json.loads(sys.argv[1])
+vt_json_check <<'PY'
 assert d["result"] == "identical", d
 assert d["secondary_polls"] >= 1 and d["passes"] == 2, d
 assert 4.5 <= d["seconds"] < 30, d
@@ -120,10 +111,8 @@ wait "$fixer" || gr_fail "removing the differing xattr failed"
 lookups=$(gr_gluster 1 volume profile sv info incremental |
   awk '/Interval/ {on=1} on && $NF == "LOOKUP" && $(NF-1) ~ /^[0-9]+$/ {n += $(NF-1)} END {print n + 0}')
 gr_gluster 1 volume profile sv stop >/dev/null
-json=$(grep '^{' <<<"$VT_OUT")
-python3 - "$json" "$lookups" <<'PY' || gr_fail "unexpected JSON or LOOKUP count: $json, $lookups LOOKUPs"
-import json, sys
-d, lookups = json.loads(sys.argv[1]), int(sys.argv[2])
+vt_json_check "$lookups" <<'PY'
+lookups = int(args[0])
 assert d["result"] == "identical" and d["passes"] >= 4, d
 entries = d["secondary"]["entries"]  # 101: d0 and its files
 # One LOOKUP per entry for the first pass, one per pass for the walk's root
