@@ -21,6 +21,7 @@ static_assert(std::is_same_v<std::variant_alternative_t<12, Op>, RemovexattrOp>)
 static_assert(std::variant_size_v<Message> == kMaxMessageType);
 static_assert(std::is_same_v<std::variant_alternative_t<3, Message>, Batch>);
 static_assert(std::is_same_v<std::variant_alternative_t<11, Message>, Bye>);
+static_assert(std::is_same_v<std::variant_alternative_t<13, Message>, ListReply>);
 
 namespace {
 
@@ -209,6 +210,22 @@ void EncodeBody(const Message& m, std::string* out,
           w.U64(msg.token);
         } else if constexpr (std::is_same_v<T, Bye>) {
           // no fields
+        } else if constexpr (std::is_same_v<T, ListRequest>) {
+          w.U64(msg.request_id);
+          w.Id(msg.gfid);
+          w.U64(msg.cookie);
+        } else if constexpr (std::is_same_v<T, ListReply>) {
+          w.U64(msg.request_id);
+          w.Id(msg.gfid);
+          w.I32(msg.err);
+          w.U64(msg.next_cookie);
+          w.U8(msg.eof ? 1 : 0);
+          w.U32(static_cast<uint32_t>(msg.entries.size()));
+          for (const ListEntry& e : msg.entries) {
+            w.Str(e.name);
+            w.Id(e.gfid);
+            w.U32(e.mode);
+          }
         } else {
           static_assert(kAlwaysFalse<T>, "every message type is encoded");
         }
@@ -314,6 +331,7 @@ class Reader {
 constexpr size_t kMinOpSize = 1 + kIdSize;
 // Smallest encoding of an OpFailure: index, errno, empty message.
 constexpr size_t kMinFailureSize = 4 + 4 + kStrOverhead;
+constexpr size_t kMinListEntrySize = kStrOverhead + kIdSize + 4;
 
 bool DecodeOp(Reader* r, Op* out, BufferPool* buffers) {
   uint8_t type = r->U8("op type");
@@ -705,6 +723,46 @@ Status DecodeBody(std::string_view body, Message* out, ErrorCode* code, BufferPo
     case MessageType::kBye:
       m = Bye{};
       break;
+    case MessageType::kListRequest: {
+      ListRequest l;
+      l.request_id = r.U64("request id");
+      l.gfid = r.Id("gfid");
+      l.cookie = r.U64("cookie");
+      m = l;
+      break;
+    }
+    case MessageType::kListReply: {
+      ListReply l;
+      l.request_id = r.U64("request id");
+      l.gfid = r.Id("gfid");
+      l.err = r.I32("errno");
+      l.next_cookie = r.U64("next cookie");
+      const uint8_t eof = r.U8("eof");
+      if (r.ok() && eof > 1) r.Fail(ErrorCode::kMalformed, "eof is " + std::to_string(eof) + ", not 0 or 1");
+      l.eof = eof == 1;
+      const uint32_t count = r.U32("entry count");
+      if (r.ok() && (count > kMaxListEntries || count > r.remaining() / kMinListEntrySize)) {
+        r.Fail(ErrorCode::kMalformed, "list reply claims " + std::to_string(count) +
+                                          " entries (at most " + std::to_string(kMaxListEntries) +
+                                          ") in " + std::to_string(r.remaining()) + " bytes");
+      }
+      for (uint32_t i = 0; r.ok() && i < count; ++i) {
+        ListEntry e;
+        e.name = r.Str("entry name", kMaxNameLength);
+        e.gfid = r.Id("entry gfid");
+        e.mode = r.U32("entry mode");
+        // The names become ops' names on the sender: the same rule as the
+        // receiver's for entry names (one component, never a way out).
+        if (r.ok() && (e.name.empty() || e.name == "." || e.name == ".." ||
+                       e.name.find_first_of(std::string_view("/\0", 2)) != std::string::npos)) {
+          r.Fail(ErrorCode::kMalformed, "list entry name \"" + PrintableName(e.name) +
+                                            "\" is empty, '.', '..' or contains '/' or NUL");
+        }
+        l.entries.push_back(std::move(e));
+      }
+      m = std::move(l);
+      break;
+    }
     default:
       if (r.ok()) {
         r.Fail(ErrorCode::kUnknownMessageType, "unknown message type " + std::to_string(type));

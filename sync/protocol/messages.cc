@@ -42,6 +42,8 @@ const char* MessageTypeName(MessageType type) {
     case MessageType::kPing: return "PING";
     case MessageType::kPong: return "PONG";
     case MessageType::kBye: return "BYE";
+    case MessageType::kListRequest: return "LIST_REQUEST";
+    case MessageType::kListReply: return "LIST_REPLY";
   }
   return "UNKNOWN_MESSAGE";
 }

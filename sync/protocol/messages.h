@@ -21,7 +21,7 @@ using Gfid = std::array<uint8_t, 16>;
 // A volume id is a UUID, carried like a GFID (16 raw bytes).
 using Uuid = std::array<uint8_t, 16>;
 
-constexpr uint32_t kProtocolVersion = 3;
+constexpr uint32_t kProtocolVersion = 4;
 
 // ---- Framing ---------------------------------------------------------------
 // frame = u32 body length (LE) | u32 masked crc32c of the body (LE) | body
@@ -51,8 +51,10 @@ enum class MessageType : uint8_t {
   kPing = 10,            // sender -> receiver when idle (keeps the receiver's idle timer)
   kPong = 11,
   kBye = 12,             // sender -> receiver: no more frames; receiver answers kBye and exits 0
+  kListRequest = 13,     // sender -> receiver (resync: what the secondary holds)
+  kListReply = 14,
 };
-constexpr uint8_t kMaxMessageType = 12;
+constexpr uint8_t kMaxMessageType = 14;
 
 // Why a connection is being ended (ERROR frame).
 enum class ErrorCode : uint32_t {
@@ -359,6 +361,39 @@ struct ChecksumReply {
   bool operator==(const ChecksumReply&) const = default;
 };
 
+// ---- Listing (resync) -------------------------------------------------------------
+// Asks for one page of the entries of directory `gfid` on the secondary: from
+// the start (cookie 0) or from where the previous page ended (its
+// next_cookie). A resync compares these with the primary (PROTOCOL.md,
+// "Resync").
+struct ListRequest {
+  uint64_t request_id = 0;
+  Gfid gfid{};
+  uint64_t cookie = 0;
+  bool operator==(const ListRequest&) const = default;
+};
+
+// Most entries one LIST_REPLY carries: with names of at most kMaxNameLength
+// bytes a page stays far below kMaxBodySize.
+constexpr uint32_t kMaxListEntries = 1024;
+
+struct ListEntry {
+  std::string name;  // never empty, ".", ".." or with '/' or NUL (a decoder error)
+  Gfid gfid{};
+  uint32_t mode = 0;  // with S_IF* type bits
+  bool operator==(const ListEntry&) const = default;
+};
+
+struct ListReply {
+  uint64_t request_id = 0;
+  Gfid gfid{};
+  int32_t err = 0;           // 0, or the errno (ENOENT: no such directory)
+  uint64_t next_cookie = 0;  // where the next page starts
+  bool eof = false;          // this page ends the directory
+  std::vector<ListEntry> entries;
+  bool operator==(const ListReply&) const = default;
+};
+
 struct Ping {
   uint64_t token = 0;
   bool operator==(const Ping&) const = default;
@@ -375,7 +410,8 @@ struct Bye {
 
 // Alternative index + 1 == MessageType value (checked in codec.cc).
 using Message = std::variant<Hello, HelloOk, Error, Batch, Ack, StatRequest, StatReply,
-                             ChecksumRequest, ChecksumReply, Ping, Pong, Bye>;
+                             ChecksumRequest, ChecksumReply, Ping, Pong, Bye, ListRequest,
+                             ListReply>;
 
 MessageType TypeOf(const Message& m);
 const char* MessageTypeName(MessageType type);

@@ -735,6 +735,28 @@ protocol::StatReply Applier::Stat(const protocol::StatRequest& req) {
   return r;
 }
 
+protocol::ListReply Applier::List(const protocol::ListRequest& req) {
+  protocol::ListReply r;
+  r.request_id = req.request_id;
+  r.gfid = req.gfid;
+  Status st = CheckObjectGfid(req.gfid, "directory GFID");
+  Result<Volume::DirPage> page =
+      st.ok() ? volume_->ListDir(req.gfid, req.cookie, protocol::kMaxListEntries)
+              : Result<Volume::DirPage>(st);
+  if (!page.ok()) {
+    r.err = page.status().err() != 0 ? page.status().err() : EIO;
+    return r;
+  }
+  // Names no op could name (the root's virtual .gfid of gfid-access) are
+  // left out: the sender may only act on what it could also name in an op.
+  for (protocol::ListEntry& e : page->entries) {
+    if (ValidateName(req.gfid, e.name).ok()) r.entries.push_back(std::move(e));
+  }
+  r.next_cookie = page->next_cookie;
+  r.eof = page->eof;
+  return r;
+}
+
 protocol::ChecksumReply Applier::Checksum(const protocol::ChecksumRequest& req) {
   protocol::ChecksumReply r;
   r.request_id = req.request_id;

@@ -66,6 +66,8 @@ class Applier {
   Status ApplyOp(const protocol::Op& op, bool replace_stale = false, bool fresh = false);
 
   protocol::StatReply Stat(const protocol::StatRequest& req);
+  // One page (at most protocol::kMaxListEntries) of a directory's entries.
+  protocol::ListReply List(const protocol::ListRequest& req);
   // Reads at most kMaxChecksumLength bytes per request.
   protocol::ChecksumReply Checksum(const protocol::ChecksumRequest& req);
 

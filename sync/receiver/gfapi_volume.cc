@@ -479,6 +479,68 @@ Result<ObjectAttr> GfapiVolume::Stat(const Gfid& gfid) {
   return FromStat(gfid, st);
 }
 
+Result<Volume::DirPage> GfapiVolume::ListDir(const Gfid& gfid, uint64_t cookie, size_t max) {
+  Result<Object> dir = Resolve(gfid);
+  if (!dir.ok()) return dir.status();
+  glfs_fd_t* fd = glfs_h_opendir(fs_, dir->get());
+  if (fd == nullptr) return ForgetOnFailure(gfid, Fail("opendir GFID " + GfidToString(gfid)));
+  struct Closer {
+    glfs_fd_t* fd;
+    ~Closer() { glfs_closedir(fd); }
+  } closer{fd};
+  // The cookie is a directory offset this listing returned (telldir), as
+  // DHT hands them out: valid across opens of the same directory.
+  if (cookie != 0) glfs_seekdir(fd, static_cast<long>(cookie));
+  DirPage page;
+  // Bounded: at most `max` entries plus "." and "..", then the page ends.
+  while (page.entries.size() < max) {
+    glfs_xreaddirp_stat_t* xs = nullptr;
+    struct dirent de {};
+    struct dirent* res = nullptr;
+    errno = 0;
+    const int got = glfs_xreaddirplus_r(fd, GFAPI_XREADDIRP_STAT | GFAPI_XREADDIRP_HANDLE, &xs, &de, &res);
+    if (got < 0) {
+      Status st = Fail("readdir GFID " + GfidToString(gfid));
+      if (xs != nullptr) glfs_free(xs);
+      return st;
+    }
+    if (res == nullptr) {
+      if (xs != nullptr) glfs_free(xs);
+      page.eof = true;
+      break;
+    }
+    const std::string name = de.d_name;
+    protocol::ListEntry e;
+    bool have = false;
+    if (xs != nullptr) {
+      struct stat* sp = (got & GFAPI_XREADDIRP_STAT) != 0 ? glfs_xreaddirplus_get_stat(xs) : nullptr;
+      glfs_object* o = (got & GFAPI_XREADDIRP_HANDLE) != 0 ? glfs_xreaddirplus_get_object(xs) : nullptr;
+      if (sp != nullptr && sp->st_mode != 0 && o != nullptr &&
+          glfs_h_extract_handle(o, e.gfid.data(), GFAPI_HANDLE_LENGTH) >= 0) {
+        e.mode = sp->st_mode;
+        have = true;
+      }
+      glfs_free(xs);
+    }
+    page.next_cookie = static_cast<uint64_t>(glfs_telldir(fd));
+    if (name == "." || name == "..") continue;
+    if (!have) {
+      // readdirplus may leave an entry without its inode (created while
+      // listed): a lookup fills it in; one gone since is left out.
+      Result<ObjectAttr> a = Lookup(gfid, name);
+      if (!a.ok()) {
+        if (a.status().err() == ENOENT) continue;
+        return a.status();
+      }
+      e.gfid = a->gfid;
+      e.mode = a->mode;
+    }
+    e.name = name;
+    page.entries.push_back(std::move(e));
+  }
+  return page;
+}
+
 Status GfapiVolume::CreateEntry(const protocol::EntryCreateOp& op) {
   // gfid-access takes the new-entry request on the parent's own handle as
   // well as on its /.gfid/<gfid> path; the handle is usually in gfapi's

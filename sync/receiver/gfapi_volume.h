@@ -65,6 +65,7 @@ class GfapiVolume final : public Volume {
 
   Result<ObjectAttr> Lookup(const Gfid& pargfid, const std::string& name) override;
   Result<ObjectAttr> Stat(const Gfid& gfid) override;
+  Result<DirPage> ListDir(const Gfid& gfid, uint64_t cookie, size_t max) override;
   Status CreateEntry(const protocol::EntryCreateOp& op) override;
   Status Link(const Gfid& gfid, const Gfid& pargfid, const std::string& name) override;
   Status Rename(const Gfid& old_pargfid, const std::string& old_name, const Gfid& new_pargfid,

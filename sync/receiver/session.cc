@@ -288,7 +288,7 @@ std::optional<int> Session::Handle(Message& m) {
     return kExitOk;
   }
   const bool request = type == MessageType::kBatch || type == MessageType::kStatRequest ||
-                       type == MessageType::kChecksumRequest;
+                       type == MessageType::kChecksumRequest || type == MessageType::kListRequest;
   if (!request) {
     return SendError(ErrorCode::kUnexpectedMessage,
                      std::string(protocol::MessageTypeName(type)) +
@@ -326,6 +326,8 @@ std::optional<int> Session::Handle(Message& m) {
     }
   } else if (type == MessageType::kStatRequest) {
     reply = applier_->Stat(std::get<protocol::StatRequest>(m));
+  } else if (type == MessageType::kListRequest) {
+    reply = applier_->List(std::get<protocol::ListRequest>(m));
   } else {
     reply = applier_->Checksum(std::get<protocol::ChecksumRequest>(m));
   }

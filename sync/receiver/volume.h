@@ -53,6 +53,17 @@ class Volume {
   virtual Result<ObjectAttr> Lookup(const Gfid& pargfid, const std::string& name) = 0;
   virtual Result<ObjectAttr> Stat(const Gfid& gfid) = 0;
 
+  // One page of directory `gfid`'s entries, without "." and "..": from the
+  // start (cookie 0) or from a next_cookie an earlier page returned, at most
+  // `max` entries. ENOENT when the directory does not exist, ENOTDIR when
+  // gfid is not one. A resync's comparison with the primary (PROTOCOL.md).
+  struct DirPage {
+    std::vector<protocol::ListEntry> entries;
+    uint64_t next_cookie = 0;
+    bool eof = false;
+  };
+  virtual Result<DirPage> ListDir(const Gfid& gfid, uint64_t cookie, size_t max) = 0;
+
   // Creates pargfid/name with GFID op.gfid as described by the op (file,
   // directory, symlink, special file), owned by op.uid:op.gid. EEXIST if the
   // name exists.

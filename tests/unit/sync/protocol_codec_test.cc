@@ -64,6 +64,9 @@ std::vector<Message> AllMessages() {
   all.push_back(Ping{99});
   all.push_back(Pong{99});
   all.push_back(Bye{});
+  all.push_back(ListRequest{9, G(3), 12345});
+  all.push_back(ListReply{9, G(3), 0, 777, false, {{"a", G(4), 0100644}, {"dir", G(5), 040755}}});
+  all.push_back(ListReply{10, G(3), ENOENT, 0, true, {}});
   return all;
 }
 
@@ -97,6 +100,64 @@ TEST(ProtocolCodec, EveryMessageRoundTrips) {
     ASSERT_TRUE(r->has_value());
     EXPECT_EQ(**r, m) << MessageTypeName(TypeOf(m));
     EXPECT_EQ(d.buffered(), 0u);
+  }
+}
+
+// A LIST_REPLY body with one entry named `name` (and `eof`, `count` as given).
+std::string ListReplyBody(const std::string& name, uint8_t eof = 1, uint32_t count = 1) {
+  std::string body(1, static_cast<char>(MessageType::kListReply));
+  auto u32 = [&body](uint32_t v) { body.append(reinterpret_cast<const char*>(&v), 4); };
+  auto u64 = [&body](uint64_t v) { body.append(reinterpret_cast<const char*>(&v), 8); };
+  u64(1);                    // request id
+  body.append(16, '\x01');   // gfid
+  u32(0);                    // errno
+  u64(0);                    // next cookie
+  body.push_back(static_cast<char>(eof));
+  u32(count);
+  u32(static_cast<uint32_t>(name.size()));
+  body += name;
+  body.append(16, '\x02');   // entry gfid
+  u32(0100644);
+  return body;
+}
+
+TEST(ProtocolCodec, ListReplyWithAPlainNameDecodes) {
+  FrameDecoder d;
+  auto r = DecodeAll(RawFrame(ListReplyBody("file")), &d);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r->has_value());
+  const auto& reply = std::get<ListReply>(**r);
+  ASSERT_EQ(reply.entries.size(), 1u);
+  EXPECT_EQ(reply.entries[0].name, "file");
+  EXPECT_TRUE(reply.eof);
+}
+
+// The sender turns listed names into UNLINK/RMDIR ops: a name that is not
+// one plain component must never get that far.
+TEST(ProtocolCodec, ListReplyWithAHostileNameIsMalformed) {
+  for (const std::string& name : {std::string(""), std::string("."), std::string(".."),
+                                  std::string("a/b"), std::string("../x"), std::string("a\0b", 3),
+                                  std::string(256, 'n')}) {
+    FrameDecoder d;
+    auto r = DecodeAll(RawFrame(ListReplyBody(name)), &d);
+    ASSERT_FALSE(r.ok()) << "accepted \"" << PrintableName(name) << "\"";
+    EXPECT_EQ(d.error_code(), ErrorCode::kMalformed) << PrintableName(name);
+  }
+}
+
+TEST(ProtocolCodec, ListReplyEofMustBeZeroOrOne) {
+  FrameDecoder d;
+  auto r = DecodeAll(RawFrame(ListReplyBody("file", 2)), &d);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(d.error_code(), ErrorCode::kMalformed);
+}
+
+TEST(ProtocolCodec, ListReplyClaimingMoreEntriesThanAllowedIsRejectedBeforeAllocating) {
+  for (uint32_t count : {kMaxListEntries + 1, 2u}) {
+    FrameDecoder d;
+    auto r = DecodeAll(RawFrame(ListReplyBody("file", 1, count)), &d);
+    ASSERT_FALSE(r.ok()) << count;
+    EXPECT_EQ(d.error_code(), ErrorCode::kMalformed) << count;
   }
 }
 

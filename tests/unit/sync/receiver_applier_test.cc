@@ -3,6 +3,7 @@
 // time, bad input touches nothing.
 #include <sys/stat.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -504,6 +505,36 @@ TEST_F(ApplierTest, StatAndChecksumReportTheSecondarysView) {
   EXPECT_EQ(c.bytes_read, 4u);
   EXPECT_EQ(c.crc32c, crc32c::Value("cdef", 4));
   EXPECT_EQ(applier_.Checksum(ChecksumRequest{4, kRoot, 0, 1}).err, EINVAL);
+}
+
+TEST_F(ApplierTest, ListPagesThroughADirectoryWithEveryEntryOnce) {
+  ASSERT_TRUE(Apply(Dir(kRoot, "d", G(1))).ok());
+  const uint32_t n = kMaxListEntries + 5;
+  for (uint32_t i = 0; i < n; ++i) {
+    ASSERT_TRUE(Apply(File(G(1), "f" + std::to_string(i), testing::MakeGfid(0xbb, i))).ok());
+  }
+  std::set<std::string> seen;
+  uint64_t cookie = 0;
+  for (int page = 0; page < 10; ++page) {
+    ListReply r = applier_.List(ListRequest{7, G(1), cookie});
+    ASSERT_EQ(r.err, 0);
+    EXPECT_EQ(r.request_id, 7u);
+    EXPECT_LE(r.entries.size(), kMaxListEntries);
+    for (const ListEntry& e : r.entries) {
+      EXPECT_TRUE(seen.insert(e.name).second) << e.name;
+      EXPECT_EQ(e.mode & S_IFMT, static_cast<uint32_t>(S_IFREG));
+    }
+    if (r.eof) break;
+    cookie = r.next_cookie;
+  }
+  EXPECT_EQ(seen.size(), n);
+}
+
+TEST_F(ApplierTest, ListOfAMissingDirectoryIsEnoentAndOfAFileEnotdir) {
+  ASSERT_TRUE(Apply(File(kRoot, "f", G(2))).ok());
+  EXPECT_EQ(applier_.List(ListRequest{1, G(9), 0}).err, ENOENT);
+  EXPECT_EQ(applier_.List(ListRequest{1, G(2), 0}).err, ENOTDIR);
+  EXPECT_EQ(applier_.List(ListRequest{1, Gfid{}, 0}).err, EINVAL);
 }
 
 }  // namespace

@@ -22,6 +22,8 @@
 //   setxattr GFID NAME VALUE        (VALUE "hex:..." for binary)
 //   removexattr GFID NAME
 //   stat GFID                       checksum GFID OFFSET LENGTH
+//   list GFID [COOKIE]              one page of a directory: "LIST <gfid> err=..
+//                                   eof=.. next=.. n=N" then "ENTRY <name> <gfid> <mode>"
 //   ping TOKEN                      bye
 //   rawframe HEX                    a frame with this body and a correct crc
 //   rawbytes HEX                    bytes as they are
@@ -128,6 +130,14 @@ void PrintReply(const Message& m) {
         } else if constexpr (std::is_same_v<T, ChecksumReply>) {
           out << "CHECKSUM " << GfidToString(r.gfid) << " err=" << (r.err ? ErrnoName(r.err) : "0")
               << " bytes=" << r.bytes_read << " crc=" << r.crc32c;
+        } else if constexpr (std::is_same_v<T, ListReply>) {
+          out << "LIST " << GfidToString(r.gfid) << " err=" << (r.err ? ErrnoName(r.err) : "0")
+              << " eof=" << (r.eof ? 1 : 0) << " next=" << r.next_cookie << " n=" << r.entries.size();
+          for (const ListEntry& e : r.entries) {
+            char mode[16];
+            std::snprintf(mode, sizeof mode, "0%o", e.mode);
+            out << "\nENTRY " << PrintableName(e.name) << " " << GfidToString(e.gfid) << " " << mode;
+          }
         } else if constexpr (std::is_same_v<T, Pong>) {
           out << "PONG " << r.token;
         } else if constexpr (std::is_same_v<T, Bye>) {
@@ -289,6 +299,9 @@ class Client {
     } else if (c == "stat") {
       Need(w, 2);
       Send(StatRequest{++request_id_, ParseId(w[1])});
+    } else if (c == "list") {
+      Need(w, 2);
+      Send(ListRequest{++request_id_, ParseId(w[1]), w.size() > 2 ? Num(w[2]) : 0});
     } else if (c == "checksum") {
       Need(w, 4);
       Send(ChecksumRequest{++request_id_, ParseId(w[1]), Num(w[2]), Num(w[3])});

@@ -78,6 +78,23 @@ class FakeVolume : public Volume {
     return Attr(gfid);
   }
 
+  // Cookie n: the page starts at the n-th name in name order.
+  Result<DirPage> ListDir(const Gfid& gfid, uint64_t cookie, size_t max) override {
+    auto d = inodes_.find(gfid);
+    if (d == inodes_.end()) return Status::FromErrno(ENOENT, "list " + GfidToString(gfid));
+    if (!S_ISDIR(d->second.mode)) return Status::FromErrno(ENOTDIR, "list " + GfidToString(gfid));
+    DirPage page;
+    uint64_t i = 0;
+    for (const auto& [name, g] : d->second.entries) {
+      if (i++ < cookie) continue;
+      if (page.entries.size() == max) break;
+      page.entries.push_back(protocol::ListEntry{name, g, inodes_[g].mode});
+    }
+    page.next_cookie = cookie + page.entries.size();
+    page.eof = page.next_cookie >= d->second.entries.size();
+    return page;
+  }
+
   Status CreateEntry(const protocol::EntryCreateOp& op) override {
     Inode* p = Dir(op.pargfid);
     if (p == nullptr) return Status::FromErrno(ENOENT, "parent");
@@ -379,6 +396,7 @@ class SerializedVolume : public Volume {
   }
   Result<ObjectAttr> Lookup(const Gfid& p, const std::string& n) override { return Call([&] { return v_->Lookup(p, n); }); }
   Result<ObjectAttr> Stat(const Gfid& g) override { return Call([&] { return v_->Stat(g); }); }
+  Result<DirPage> ListDir(const Gfid& g, uint64_t c, size_t m) override { return Call([&] { return v_->ListDir(g, c, m); }); }
   Status CreateEntry(const protocol::EntryCreateOp& op) override { return Call([&] { return v_->CreateEntry(op); }); }
   Status Link(const Gfid& g, const Gfid& p, const std::string& n) override { return Call([&] { return v_->Link(g, p, n); }); }
   Status Rename(const Gfid& op, const std::string& on, const Gfid& np, const std::string& nn) override {
