@@ -19,6 +19,7 @@
 #include "sync/daemon/coalescer.h"
 #include "sync/daemon/conflict.h"
 #include "sync/daemon/crawler.h"
+#include "sync/daemon/pruner.h"
 #include "sync/daemon/fs_util.h"
 #include "sync/daemon/gfapi_source.h"
 #include "sync/daemon/item_queue.h"
@@ -574,13 +575,11 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
     // Hybrid Crawl; admins know the word.
     status_.crawl_status = !need_crawl ? "Journal Crawl" : wstate.resync ? "Hybrid Crawl" : "Initial Crawl";
     if (wstate.resync) {
-      // Shown in status detail: what the crawl cannot restore, and how to see it.
+      // Shown in status detail: why this crawl runs.
       status_.last_failure =
           "the journal of brick " + brick + " dropped records this session had not synced (its size "
-          "cap, max-journal-size); a full crawl re-sends the brick, but deletions and renames made "
-          "in the lost interval cannot be replayed, so the secondary may keep entries the primary "
-          "deleted or renamed then. `georep verify` lists what differs; the exact way back is a "
-          "full sync (stop, delete reset-sync-time, empty the secondary volume, create, start)";
+          "cap, max-journal-size): resync by a full crawl, after removing from the secondary what the "
+          "primary no longer has (raise max-journal-size if georepd is often down this long)";
     }
     dirty_ = true;
   }
@@ -705,6 +704,107 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
     dirty_ = true;
   }
   SetState("Active");
+
+  // ---- Resync, first step: remove what the primary no longer has ----------------------
+  // Before anything else uses the connection, one request at a time
+  // (pruner.h): the crawl that follows re-creates renamed objects under
+  // their new names only once their old names are gone.
+  if (need_crawl && wstate.resync) {
+    const milliseconds io_timeout(1000ll * cfg.tunables.ssh_timeout_s);
+    // The reply to a request just sent: PONGs are skipped, anything else
+    // ends the connection, and so does silence for 4 x ssh_timeout_s (a
+    // listing of a huge directory page or a batch of removals).
+    auto await_reply = [&](auto pick) -> Status {
+      const auto deadline = Clock::now() + 4 * io_timeout;
+      for (;;) {
+        const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) {
+          return Status(Code::kUnavailable, "the receiver did not answer within " +
+                                                std::to_string(4 * cfg.tunables.ssh_timeout_s) + " s during the resync's prune");
+        }
+        auto m = read_frame(left);
+        if (!m.ok()) return m.status();
+        if (!m->has_value()) continue;
+        if (std::holds_alternative<protocol::Pong>(**m)) continue;
+        if (auto* e = std::get_if<protocol::Error>(&**m)) {
+          return Status(Code::kUnavailable, std::string("receiver ended the session (") +
+                                                protocol::ErrorCodeName(e->code) + "): " + e->message);
+        }
+        Result<bool> done = pick(**m);
+        if (!done.ok()) return done.status();
+        if (*done) return Status::Ok();
+        return Status(Code::kAborted, std::string("receiver sent ") +
+                                          protocol::MessageTypeName(protocol::TypeOf(**m)) +
+                                          " where the resync's prune expected its reply");
+      }
+    };
+    uint64_t next_request = 1;
+    auto list_page = [&](const protocol::Gfid& dir, uint64_t cookie) -> Result<protocol::ListReply> {
+      protocol::ListRequest req;
+      req.request_id = next_request++;
+      req.gfid = dir;
+      req.cookie = cookie;
+      GEOREP_RETURN_IF_ERROR(send(req, nullptr));
+      protocol::ListReply reply;
+      GEOREP_RETURN_IF_ERROR(await_reply([&](protocol::Message& m) -> Result<bool> {
+        auto* r = std::get_if<protocol::ListReply>(&m);
+        if (r == nullptr) return false;
+        if (r->request_id != req.request_id || r->gfid != dir) {
+          return Status(Code::kAborted, "receiver answered list request " + std::to_string(req.request_id) +
+                                            " with reply " + std::to_string(r->request_id));
+        }
+        reply = std::move(*r);
+        return true;
+      }));
+      return reply;
+    };
+    uint64_t next_prune_batch = uint64_t{3} << 61;  // apart from the producer's and repairs' ids
+    auto apply_ops = [&](std::vector<protocol::Op> ops) -> Result<std::vector<protocol::OpFailure>> {
+      protocol::Batch b;
+      b.batch_id = next_prune_batch++;
+      b.flags = protocol::kBatchInOrder;
+      b.ops = std::move(ops);
+      const uint32_t count = static_cast<uint32_t>(b.ops.size());
+      GEOREP_RETURN_IF_ERROR(send_batch(&b, nullptr));
+      std::vector<protocol::OpFailure> failures;
+      GEOREP_RETURN_IF_ERROR(await_reply([&](protocol::Message& m) -> Result<bool> {
+        auto* a = std::get_if<protocol::Ack>(&m);
+        if (a == nullptr) return false;
+        if (a->batch_id != b.batch_id || a->op_count != count) {
+          return Status(Code::kAborted, "receiver acknowledged batch " + std::to_string(a->batch_id) +
+                                            " (" + std::to_string(a->op_count) + " ops) for batch " +
+                                            std::to_string(b.batch_id) + " (" + std::to_string(count) + " ops)");
+        }
+        failures = std::move(a->failures);
+        return true;
+      }));
+      return failures;
+    };
+    const auto t_prune = Clock::now();
+    log::Info("worker", brick_id_ + ": resync: removing from the secondary what the primary no longer has");
+    SecondaryPruner pruner(
+        &source, list_page, apply_ops,
+        [&] { return stop_.load() || Generation() != generation; },
+        std::min<size_t>(cfg.tunables.batch_max_ops, protocol::kMaxListEntries));
+    Status pruned = pruner.Run();
+    const PruneStats& ps = pruner.stats();
+    log::Info("worker", brick_id_ + ": resync prune " + (pruned.ok() ? "done" : "ended (" + pruned.ToString() + ")") +
+                            " in " + std::to_string(std::chrono::duration_cast<milliseconds>(Clock::now() - t_prune).count()) +
+                            " ms: " + std::to_string(ps.dirs_listed) + " directories listed, " +
+                            std::to_string(ps.entries_checked) + " entries checked, " + std::to_string(ps.unlinked) +
+                            " stale names unlinked, " + std::to_string(ps.dirs_removed) + " stale directories removed, " +
+                            std::to_string(ps.unchecked) + " kept unchecked, " + std::to_string(ps.failed_ops) +
+                            " removals refused");
+    if (!pruned.ok()) return pruned.Annotate("resync prune");
+    if (ps.unchecked > 0 || ps.failed_ops > 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      status_.last_failure = "resync of brick " + brick + ": " + std::to_string(ps.unchecked) +
+                             " secondary entries were kept because the primary could not say whether it "
+                             "still has them, and the secondary refused " + std::to_string(ps.failed_ops) +
+                             " removals (georepd's log names them); `georep verify` shows what differs";
+      dirty_ = true;
+    }
+  }
 
   // ---- Producer: journal/crawl -> plans -> batches --------------------------------
   std::atomic<bool> producer_stop{false};

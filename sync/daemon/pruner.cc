@@ -1,0 +1,157 @@
+#include "sync/daemon/pruner.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <deque>
+#include <utility>
+
+#include "sync/common/log.h"
+#include "sync/daemon/plan.h"
+
+namespace georep::daemon {
+
+namespace {
+
+using protocol::Gfid;
+using protocol::GfidToString;
+
+// Names in the secondary's root that are GlusterFS's own: never compared,
+// never removed (sharding's block store above all: removing it would
+// destroy every sharded file's data).
+bool SkippedAtRoot(const std::string& name) {
+  return IsInternalRootName(name) || name == ".shard" || name == ".gfid";
+}
+
+std::string Where(const Gfid& dir, const std::string& name) {
+  return GfidToString(dir) + "/" + protocol::PrintableName(name);
+}
+
+}  // namespace
+
+Result<std::vector<protocol::ListEntry>> SecondaryPruner::ListAll(const Gfid& dir) {
+  std::vector<protocol::ListEntry> all;
+  uint64_t cookie = 0;
+  for (uint64_t page = 0;; ++page) {
+    if (page == kMaxPagesPerDir) {
+      return Status(Code::kAborted, "the secondary's listing of directory " + GfidToString(dir) +
+                                        " did not end after " + std::to_string(kMaxPagesPerDir) +
+                                        " pages");
+    }
+    Result<protocol::ListReply> r = list_(dir, cookie);
+    if (!r.ok()) return r.status();
+    if (r->err != 0) {
+      if (r->err == ENOENT) return Status(Code::kNotFound, "directory " + GfidToString(dir) + " is gone on the secondary");
+      return Status::FromErrno(r->err, "list directory " + GfidToString(dir) + " on the secondary");
+    }
+    for (protocol::ListEntry& e : r->entries) all.push_back(std::move(e));
+    if (r->eof) return all;
+    if (r->next_cookie == cookie && r->entries.empty()) {
+      return Status(Code::kAborted, "the secondary's listing of directory " + GfidToString(dir) +
+                                        " makes no progress (cookie " + std::to_string(cookie) + ")");
+    }
+    cookie = r->next_cookie;
+  }
+}
+
+Status SecondaryPruner::Queue(protocol::Op op) {
+  pending_.push_back(std::move(op));
+  if (pending_.size() >= max_ops_) return Flush();
+  return Status::Ok();
+}
+
+Status SecondaryPruner::Flush() {
+  if (pending_.empty()) return Status::Ok();
+  std::vector<protocol::Op> ops;
+  ops.swap(pending_);
+  std::vector<std::string> desc;
+  desc.reserve(ops.size());
+  for (const protocol::Op& op : ops) desc.push_back(protocol::DescribeOp(op));
+  Result<std::vector<protocol::OpFailure>> failures = apply_(std::move(ops));
+  if (!failures.ok()) return failures.status();
+  for (const protocol::OpFailure& f : *failures) {
+    ++stats_.failed_ops;
+    log::Warning("prune", "the secondary refused " + (f.index < desc.size() ? desc[f.index] : "an op") +
+                              ": " + f.message + " (errno " + std::to_string(f.err) +
+                              "); the entry stays, georep verify shows it");
+  }
+  return Status::Ok();
+}
+
+Status SecondaryPruner::RemoveTree(const Gfid& parent, const protocol::ListEntry& entry, int depth) {
+  if (depth > kMaxDepth) {
+    return Status(Code::kFailedPrecondition, "directory nesting deeper than " +
+                                                 std::to_string(kMaxDepth) + " at " + Where(parent, entry.name));
+  }
+  if (stop_()) return Status(Code::kAborted, "prune stopped");
+  Result<std::vector<protocol::ListEntry>> children = ListAll(entry.gfid);
+  if (!children.ok() && children.status().code() != Code::kNotFound) return children.status();
+  ++stats_.dirs_listed;
+  if (children.ok()) {
+    for (const protocol::ListEntry& c : *children) {
+      if (S_ISDIR(c.mode)) {
+        GEOREP_RETURN_IF_ERROR(RemoveTree(entry.gfid, c, depth + 1));
+        continue;
+      }
+      ++stats_.unlinked;
+      GEOREP_RETURN_IF_ERROR(Queue(protocol::UnlinkOp{entry.gfid, c.name, c.gfid}));
+    }
+  }
+  ++stats_.dirs_removed;
+  return Queue(protocol::RmdirOp{parent, entry.name, entry.gfid});
+}
+
+Status SecondaryPruner::Run() {
+  // Breadth-first over the directories both sides agree on; a stale
+  // directory is removed as a whole where it is found.
+  std::deque<std::pair<Gfid, int>> dirs;
+  dirs.emplace_back(protocol::RootGfid(), 0);
+  while (!dirs.empty()) {
+    if (stop_()) return Status(Code::kAborted, "prune stopped");
+    auto [dir, depth] = dirs.front();
+    dirs.pop_front();
+    if (depth > kMaxDepth) {
+      return Status(Code::kFailedPrecondition, "directory nesting deeper than " +
+                                                   std::to_string(kMaxDepth) + " under " + GfidToString(dir));
+    }
+    Result<std::vector<protocol::ListEntry>> entries = ListAll(dir);
+    if (!entries.ok()) {
+      // Removed on the secondary since its parent was listed (another
+      // worker replaying a deletion): nothing left to compare.
+      if (entries.status().code() == Code::kNotFound) continue;
+      return entries.status();
+    }
+    ++stats_.dirs_listed;
+    const bool root = dir == protocol::RootGfid();
+    for (const protocol::ListEntry& e : *entries) {
+      if (root && SkippedAtRoot(e.name)) continue;
+      if (stop_()) return Status(Code::kAborted, "prune stopped");
+      ++stats_.entries_checked;
+      // The primary is asked after the secondary was listed: whatever it
+      // says is at least as new as what the secondary showed.
+      Result<Gfid> now = primary_->LookupName(dir, e.name);
+      if (now.ok() && *now == e.gfid) {
+        if (S_ISDIR(e.mode)) dirs.emplace_back(e.gfid, depth + 1);
+        continue;
+      }
+      if (!now.ok() && now.status().code() != Code::kNotFound) {
+        ++stats_.unchecked;
+        log::Warning("prune", "kept " + Where(dir, e.name) + " on the secondary: the primary could not "
+                                  "say whether it still has it (" + now.status().ToString() + ")");
+        continue;
+      }
+      log::Debug("prune", "stale on the secondary: " + Where(dir, e.name) + " (GFID " + GfidToString(e.gfid) +
+                              (now.ok() ? "; the primary has GFID " + GfidToString(*now) + " there)"
+                                        : "; gone on the primary)"));
+      if (S_ISDIR(e.mode)) {
+        GEOREP_RETURN_IF_ERROR(RemoveTree(dir, e, depth + 1));
+      } else {
+        ++stats_.unlinked;
+        GEOREP_RETURN_IF_ERROR(Queue(protocol::UnlinkOp{dir, e.name, e.gfid}));
+      }
+    }
+  }
+  return Flush();
+}
+
+}  // namespace georep::daemon

@@ -1,0 +1,91 @@
+// SecondaryPruner: the first step of a resync (PROTOCOL.md, "Resync").
+//
+// When a brick's journal drops records a session has not synced (its size
+// cap), the deletions and renames among them are lost with them. The crawl
+// that follows re-sends everything the primary has, but it cannot know what
+// the secondary still has that the primary no longer does. The pruner finds
+// that: it lists the secondary's directories (LIST_REQUEST), from the root
+// down, and asks the primary volume (a lookup by name, which sees every
+// brick) about each entry:
+//   * the primary has the same name with the same GFID: kept; a directory is
+//     listed in turn;
+//   * the name is gone on the primary, or names another GFID: the entry is
+//     stale. A file, symlink or special file is unlinked (the UNLINK carries
+//     its GFID, so an entry that replaced it since is left alone); a
+//     directory is emptied depth-first, then removed;
+//   * any other answer from the primary (a brick down, a timeout): kept and
+//     counted as unchecked. Nothing is removed on a guess.
+// A renamed object so loses its old name; the crawl gives it the new one
+// (and re-sends every file's content anyway). What another worker replays
+// meanwhile stays consistent: the primary is asked after the secondary was
+// listed, so an entry removed here is one the primary no longer has, and a
+// later op that needs it finds it missing and is repaired from the primary.
+//
+// Ops go out through `apply` in batches of at most `max_ops`, in the order
+// they were decided; a failed op is logged and counted, not fatal (the
+// verifier shows what is left). Directories deeper than kMaxDepth fail the
+// prune, as they fail the crawl.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "sync/daemon/data_source.h"
+#include "sync/protocol/messages.h"
+
+namespace georep::daemon {
+
+struct PruneStats {
+  uint64_t dirs_listed = 0;
+  uint64_t entries_checked = 0;
+  uint64_t unlinked = 0;       // stale non-directories
+  uint64_t dirs_removed = 0;   // stale directories (their contents are in `unlinked` and here)
+  uint64_t unchecked = 0;      // kept because the primary could not answer
+  uint64_t failed_ops = 0;     // removals the receiver refused
+};
+
+class SecondaryPruner {
+ public:
+  // One page of a secondary directory, from `cookie` (LIST_REQUEST/REPLY).
+  using ListPage = std::function<Result<protocol::ListReply>(const protocol::Gfid& dir, uint64_t cookie)>;
+  // Applies ops on the secondary in order; the failures the receiver
+  // reported (indices into `ops`).
+  using ApplyOps = std::function<Result<std::vector<protocol::OpFailure>>(std::vector<protocol::Op> ops)>;
+  using StopCheck = std::function<bool()>;
+
+  static constexpr int kMaxDepth = 512;
+  // Pages per directory: 1024 entries each, so ~100 million entries; a
+  // receiver that never ends a listing cannot keep the prune going.
+  static constexpr uint64_t kMaxPagesPerDir = 100000;
+
+  SecondaryPruner(DataSource* primary, ListPage list, ApplyOps apply, StopCheck stop, size_t max_ops)
+      : primary_(primary), list_(std::move(list)), apply_(std::move(apply)), stop_(std::move(stop)),
+        max_ops_(max_ops < 1 ? 1 : max_ops) {}
+
+  // kAborted when stopped on request; another error when a listing or the
+  // connection fails (the resync is retried as a whole).
+  Status Run();
+  const PruneStats& stats() const { return stats_; }
+
+ private:
+  // Every entry of a secondary directory (all pages); ENOENT as kNotFound.
+  Result<std::vector<protocol::ListEntry>> ListAll(const protocol::Gfid& dir);
+  // Queues the removal of stale directory `entry` in `parent`: its contents
+  // first, then itself.
+  Status RemoveTree(const protocol::Gfid& parent, const protocol::ListEntry& entry, int depth);
+  Status Queue(protocol::Op op);
+  Status Flush();
+
+  DataSource* primary_;
+  ListPage list_;
+  ApplyOps apply_;
+  StopCheck stop_;
+  size_t max_ops_;
+  std::vector<protocol::Op> pending_;
+  PruneStats stats_;
+};
+
+}  // namespace georep::daemon

@@ -1,0 +1,220 @@
+// SecondaryPruner: a resync removes from the secondary what the primary no
+// longer has, and nothing else. The secondary here is the receiver's own
+// applier on an in-memory volume, reached the way georepd reaches it (LIST
+// pages, IN_ORDER batches).
+#include "sync/daemon/pruner.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <map>
+#include <string>
+#include <utility>
+
+#include "sync/receiver/applier.h"
+#include "tests/unit/sync/receiver_fake_volume.h"
+
+namespace georep::daemon {
+namespace {
+
+using protocol::Gfid;
+using protocol::RootGfid;
+
+Gfid G(uint32_t n) { return receiver::testing::MakeGfid(0xcd, n); }
+const Gfid kRoot = RootGfid();
+
+// The primary as the pruner sees it: names by (parent, name).
+class FakePrimary : public DataSource {
+ public:
+  std::map<std::pair<Gfid, std::string>, Gfid> names;
+  bool unreachable = false;
+  int lookups = 0;
+
+  void Put(const Gfid& parent, const std::string& name, const Gfid& g) { names[{parent, name}] = g; }
+  Result<ObjectStat> Stat(const Gfid&) override { return Status(Code::kNotFound, "not used"); }
+  Result<std::unique_ptr<SourceFile>> Open(const Gfid&) override { return Status(Code::kNotFound, "not used"); }
+  Result<std::optional<std::string>> GetXattr(const Gfid&, const std::string&) override {
+    return std::optional<std::string>();
+  }
+  Result<std::vector<std::string>> ListXattrs(const Gfid&) override { return std::vector<std::string>{}; }
+  Result<std::string> ReadLink(const Gfid&) override { return std::string(); }
+  Result<Gfid> LookupName(const Gfid& parent, const std::string& name) override {
+    ++lookups;
+    if (unreachable) return Status(Code::kUnavailable, "brick down");
+    auto it = names.find({parent, name});
+    if (it == names.end()) return Status(Code::kNotFound, "no such name");
+    return it->second;
+  }
+};
+
+class PrunerTest : public ::testing::Test {
+ protected:
+  // Creates an entry on the secondary (and, with `on_primary`, the same on
+  // the primary).
+  void Make(const Gfid& parent, const std::string& name, const Gfid& g, bool dir, bool on_primary) {
+    protocol::EntryCreateOp c{parent, name, g, (dir ? S_IFDIR | 0755u : S_IFREG | 0644u), 0, 0, 0, ""};
+    ASSERT_TRUE(applier_.ApplyOp(c).ok()) << name;
+    if (on_primary) primary_.Put(parent, name, g);
+  }
+  bool OnSecondary(const Gfid& parent, const std::string& name) { return vol_.Lookup(parent, name).ok(); }
+
+  Status Prune(size_t max_ops = 100) {
+    SecondaryPruner pruner(
+        &primary_,
+        [this](const Gfid& dir, uint64_t cookie) -> Result<protocol::ListReply> {
+          ++lists_;
+          return applier_.List(protocol::ListRequest{1, dir, cookie});
+        },
+        [this](std::vector<protocol::Op> ops) -> Result<std::vector<protocol::OpFailure>> {
+          ++batches_;
+          protocol::Ack ack;
+          applier_.ApplyBatch(protocol::Batch{static_cast<uint64_t>(batches_), protocol::kBatchInOrder, std::move(ops)}, &ack);
+          return ack.failures;
+        },
+        [] { return false; }, max_ops);
+    Status st = pruner.Run();
+    stats_ = pruner.stats();
+    return st;
+  }
+
+  receiver::testing::FakeVolume vol_;
+  receiver::Applier applier_{&vol_};
+  FakePrimary primary_;
+  PruneStats stats_;
+  int lists_ = 0;
+  int batches_ = 0;
+};
+
+TEST_F(PrunerTest, DeletedFileIsUnlinkedAndEverythingThePrimaryHasIsKept) {
+  Make(kRoot, "keep", G(1), false, true);
+  Make(kRoot, "gone", G(2), false, false);
+  Make(kRoot, "d", G(3), true, true);
+  Make(G(3), "x", G(4), false, true);
+  Make(G(3), "y", G(5), false, false);
+  ASSERT_TRUE(Prune().ok());
+  EXPECT_TRUE(OnSecondary(kRoot, "keep"));
+  EXPECT_TRUE(OnSecondary(kRoot, "d"));
+  EXPECT_TRUE(OnSecondary(G(3), "x"));
+  EXPECT_FALSE(OnSecondary(kRoot, "gone"));
+  EXPECT_FALSE(OnSecondary(G(3), "y"));
+  EXPECT_EQ(stats_.unlinked, 2u);
+  EXPECT_EQ(stats_.entries_checked, 5u);
+  EXPECT_EQ(stats_.failed_ops, 0u);
+}
+
+TEST_F(PrunerTest, RenamedFileLosesItsOldNameForTheCrawlToRecreate) {
+  Make(kRoot, "old-name", G(6), false, false);
+  primary_.Put(kRoot, "new-name", G(6));
+  ASSERT_TRUE(Prune().ok());
+  EXPECT_FALSE(OnSecondary(kRoot, "old-name"));
+  EXPECT_FALSE(vol_.Stat(G(6)).ok()) << "the only name went, so the crawl's create is not taken for a replay";
+}
+
+TEST_F(PrunerTest, NameThatNowHoldsAnotherGfidIsStale) {
+  Make(kRoot, "n", G(11), false, false);
+  primary_.Put(kRoot, "n", G(12));  // renamed over, or deleted and created again
+  ASSERT_TRUE(Prune().ok());
+  EXPECT_FALSE(OnSecondary(kRoot, "n"));
+}
+
+TEST_F(PrunerTest, StaleDirectoryIsRemovedWithEverythingBelowIt) {
+  Make(kRoot, "t", G(7), true, false);
+  Make(G(7), "a", G(8), false, false);
+  Make(G(7), "s", G(9), true, false);
+  Make(G(9), "b", G(10), false, false);
+  Make(kRoot, "keep", G(1), false, true);
+  ASSERT_TRUE(Prune().ok());
+  EXPECT_FALSE(OnSecondary(kRoot, "t"));
+  EXPECT_FALSE(vol_.Stat(G(9)).ok());
+  EXPECT_FALSE(vol_.Stat(G(10)).ok());
+  EXPECT_TRUE(OnSecondary(kRoot, "keep"));
+  EXPECT_EQ(stats_.dirs_removed, 2u);
+  EXPECT_EQ(stats_.unlinked, 2u);
+  EXPECT_EQ(stats_.failed_ops, 0u);
+  // Below a stale directory nothing is asked of the primary.
+  EXPECT_EQ(primary_.lookups, 2);
+}
+
+TEST_F(PrunerTest, AnUnreachablePrimaryRemovesNothing) {
+  Make(kRoot, "maybe", G(2), false, false);
+  Make(kRoot, "dir", G(3), true, false);
+  primary_.unreachable = true;
+  ASSERT_TRUE(Prune().ok());
+  EXPECT_TRUE(OnSecondary(kRoot, "maybe"));
+  EXPECT_TRUE(OnSecondary(kRoot, "dir"));
+  EXPECT_EQ(stats_.unchecked, 2u);
+  EXPECT_EQ(batches_, 0);
+}
+
+TEST_F(PrunerTest, GlusterInternalNamesInTheRootAreNeverTouched) {
+  Make(kRoot, ".shard", G(20), true, false);
+  Make(G(20), "block.1", G(21), false, false);
+  Make(kRoot, ".trashcan", G(22), true, false);
+  ASSERT_TRUE(Prune().ok());
+  EXPECT_TRUE(OnSecondary(kRoot, ".shard"));
+  EXPECT_TRUE(OnSecondary(G(20), "block.1"));
+  EXPECT_TRUE(OnSecondary(kRoot, ".trashcan"));
+  EXPECT_EQ(stats_.entries_checked, 0u);
+}
+
+TEST_F(PrunerTest, LargeDirectoriesArePagedAndRemovedInBoundedBatches) {
+  const uint32_t n = 2 * protocol::kMaxListEntries + 10;
+  Make(kRoot, "big", G(30), true, true);
+  for (uint32_t i = 0; i < n; ++i) Make(G(30), "f" + std::to_string(i), G(1000 + i), false, i % 2 == 0);
+  ASSERT_TRUE(Prune(100).ok());
+  EXPECT_EQ(stats_.unlinked, n / 2);
+  EXPECT_EQ(batches_, static_cast<int>((n / 2 + 99) / 100));
+  EXPECT_GE(lists_, 4);  // root + three pages of "big"
+  for (uint32_t i = 0; i < n; ++i) {
+    EXPECT_EQ(OnSecondary(G(30), "f" + std::to_string(i)), i % 2 == 0) << i;
+  }
+}
+
+TEST_F(PrunerTest, AListingThatNeverEndsIsAbortedNotFollowedForever) {
+  SecondaryPruner pruner(
+      &primary_,
+      [](const Gfid& dir, uint64_t) -> Result<protocol::ListReply> {
+        protocol::ListReply r;
+        r.gfid = dir;
+        r.next_cookie = 5;  // the same page again and again, never eof
+        return r;
+      },
+      [](std::vector<protocol::Op>) -> Result<std::vector<protocol::OpFailure>> {
+        return std::vector<protocol::OpFailure>{};
+      },
+      [] { return false; }, 100);
+  Status st = pruner.Run();
+  EXPECT_EQ(st.code(), Code::kAborted) << st.ToString();
+}
+
+TEST_F(PrunerTest, AListingErrorOtherThanGoneFailsThePrune) {
+  SecondaryPruner pruner(
+      &primary_,
+      [](const Gfid& dir, uint64_t) -> Result<protocol::ListReply> {
+        protocol::ListReply r;
+        r.gfid = dir;
+        r.err = EIO;
+        return r;
+      },
+      [](std::vector<protocol::Op>) -> Result<std::vector<protocol::OpFailure>> {
+        return std::vector<protocol::OpFailure>{};
+      },
+      [] { return false; }, 100);
+  EXPECT_FALSE(pruner.Run().ok());
+}
+
+TEST_F(PrunerTest, StopRequestEndsThePruneAsAborted) {
+  Make(kRoot, "gone", G(2), false, false);
+  SecondaryPruner pruner(
+      &primary_,
+      [this](const Gfid& dir, uint64_t cookie) { return Result<protocol::ListReply>(applier_.List(protocol::ListRequest{1, dir, cookie})); },
+      [](std::vector<protocol::Op>) -> Result<std::vector<protocol::OpFailure>> {
+        return std::vector<protocol::OpFailure>{};
+      },
+      [] { return true; }, 100);
+  EXPECT_EQ(pruner.Run().code(), Code::kAborted);
+  EXPECT_TRUE(OnSecondary(kRoot, "gone"));
+}
+
+}  // namespace
+}  // namespace georep::daemon
