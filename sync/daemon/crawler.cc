@@ -143,6 +143,17 @@ Status BrickCrawler::Walk(const std::string& dir, const Gfid& dir_gfid, int dept
     entry.gfid = g;
     entry.entry = std::move(create);
     GEOREP_RETURN_IF_ERROR(sink_(std::move(entry)));
+    if (!S_ISDIR(st.st_mode) && st.st_nlink > 1 + kHandleLinks) {
+      // A file the secondary already has under another name (a resync
+      // after one of its links was renamed) is not created again: the
+      // receiver takes the create for a replay. The link that follows puts
+      // it under this name, and is a no-op when the create made it.
+      PlanItem link;
+      link.kind = PlanItem::Kind::kEntry;
+      link.gfid = g;
+      link.entry = protocol::LinkOp{g, dir_gfid, name};
+      GEOREP_RETURN_IF_ERROR(sink_(std::move(link)));
+    }
     if (S_ISDIR(st.st_mode)) {
       ++stats_.dirs;
       GEOREP_RETURN_IF_ERROR(Walk(path, g, depth + 1));
