@@ -60,18 +60,14 @@ class PrunerTest : public ::testing::Test {
 
   Status Prune(size_t max_ops = 100) {
     SecondaryPruner pruner(
-        &primary_,
-        [this](const Gfid& dir, uint64_t cookie) -> Result<protocol::ListReply> {
-          ++lists_;
-          return applier_.List(protocol::ListRequest{1, dir, cookie});
-        },
+        &primary_, list_,
         [this](std::vector<protocol::Op> ops) -> Result<std::vector<protocol::OpFailure>> {
           ++batches_;
           protocol::Ack ack;
           applier_.ApplyBatch(protocol::Batch{static_cast<uint64_t>(batches_), protocol::kBatchInOrder, std::move(ops)}, &ack);
           return ack.failures;
         },
-        [] { return false; }, max_ops);
+        [this] { return stop_; }, max_ops);
     Status st = pruner.Run();
     stats_ = pruner.stats();
     return st;
@@ -83,6 +79,12 @@ class PrunerTest : public ::testing::Test {
   PruneStats stats_;
   int lists_ = 0;
   int batches_ = 0;
+  // The secondary's listing, as the receiver answers it; tests may replace it.
+  SecondaryPruner::ListPage list_ = [this](const Gfid& dir, uint64_t cookie) -> Result<protocol::ListReply> {
+    ++lists_;
+    return applier_.List(protocol::ListRequest{1, dir, cookie});
+  };
+  bool stop_ = false;
 };
 
 TEST_F(PrunerTest, DeletedFileIsUnlinkedAndEverythingThePrimaryHasIsKept) {
@@ -171,48 +173,30 @@ TEST_F(PrunerTest, LargeDirectoriesArePagedAndRemovedInBoundedBatches) {
 }
 
 TEST_F(PrunerTest, AListingThatNeverEndsIsAbortedNotFollowedForever) {
-  SecondaryPruner pruner(
-      &primary_,
-      [](const Gfid& dir, uint64_t) -> Result<protocol::ListReply> {
-        protocol::ListReply r;
-        r.gfid = dir;
-        r.next_cookie = 5;  // the same page again and again, never eof
-        return r;
-      },
-      [](std::vector<protocol::Op>) -> Result<std::vector<protocol::OpFailure>> {
-        return std::vector<protocol::OpFailure>{};
-      },
-      [] { return false; }, 100);
-  Status st = pruner.Run();
+  list_ = [](const Gfid& dir, uint64_t) -> Result<protocol::ListReply> {
+    protocol::ListReply r;
+    r.gfid = dir;
+    r.next_cookie = 5;  // the same page again and again, never eof
+    return r;
+  };
+  Status st = Prune();
   EXPECT_EQ(st.code(), Code::kAborted) << st.ToString();
 }
 
 TEST_F(PrunerTest, AListingErrorOtherThanGoneFailsThePrune) {
-  SecondaryPruner pruner(
-      &primary_,
-      [](const Gfid& dir, uint64_t) -> Result<protocol::ListReply> {
-        protocol::ListReply r;
-        r.gfid = dir;
-        r.err = EIO;
-        return r;
-      },
-      [](std::vector<protocol::Op>) -> Result<std::vector<protocol::OpFailure>> {
-        return std::vector<protocol::OpFailure>{};
-      },
-      [] { return false; }, 100);
-  EXPECT_FALSE(pruner.Run().ok());
+  list_ = [](const Gfid& dir, uint64_t) -> Result<protocol::ListReply> {
+    protocol::ListReply r;
+    r.gfid = dir;
+    r.err = EIO;
+    return r;
+  };
+  EXPECT_FALSE(Prune().ok());
 }
 
 TEST_F(PrunerTest, StopRequestEndsThePruneAsAborted) {
   Make(kRoot, "gone", G(2), false, false);
-  SecondaryPruner pruner(
-      &primary_,
-      [this](const Gfid& dir, uint64_t cookie) { return Result<protocol::ListReply>(applier_.List(protocol::ListRequest{1, dir, cookie})); },
-      [](std::vector<protocol::Op>) -> Result<std::vector<protocol::OpFailure>> {
-        return std::vector<protocol::OpFailure>{};
-      },
-      [] { return true; }, 100);
-  EXPECT_EQ(pruner.Run().code(), Code::kAborted);
+  stop_ = true;
+  EXPECT_EQ(Prune().code(), Code::kAborted);
   EXPECT_TRUE(OnSecondary(kRoot, "gone"));
 }
 
