@@ -64,14 +64,18 @@ Status SecondaryPruner::Flush() {
   if (pending_.empty()) return Status::Ok();
   std::vector<protocol::Op> ops;
   ops.swap(pending_);
-  std::vector<std::string> desc;
-  desc.reserve(ops.size());
-  for (const protocol::Op& op : ops) desc.push_back(protocol::DescribeOp(op));
-  Result<std::vector<protocol::OpFailure>> failures = apply_(std::move(ops));
+  Result<std::vector<protocol::OpFailure>> failures = apply_(ops);
   if (!failures.ok()) return failures.status();
   for (const protocol::OpFailure& f : *failures) {
+    const auto* rmdir = f.index < ops.size() ? std::get_if<protocol::RmdirOp>(&ops[f.index]) : nullptr;
+    if (rmdir != nullptr && f.err == ENOTEMPTY && rmdir_round_ < kRmdirAttempts) {
+      log::Debug("prune", "stale directory " + Where(rmdir->pargfid, rmdir->name) +
+                              " was not empty when removed; emptying it again");
+      not_empty_.push_back(*rmdir);
+      continue;
+    }
     ++stats_.failed_ops;
-    log::Warning("prune", "the secondary refused " + (f.index < desc.size() ? desc[f.index] : "an op") +
+    log::Warning("prune", "the secondary refused " + (f.index < ops.size() ? protocol::DescribeOp(ops[f.index]) : std::string("an op")) +
                               ": " + f.message + " (errno " + std::to_string(f.err) +
                               "); the entry stays, georep verify shows it");
   }
@@ -151,7 +155,18 @@ Status SecondaryPruner::Run() {
       }
     }
   }
-  return Flush();
+  GEOREP_RETURN_IF_ERROR(Flush());
+  // Stale directories something refilled meanwhile: again, bounded.
+  for (rmdir_round_ = 2; rmdir_round_ <= kRmdirAttempts && !not_empty_.empty(); ++rmdir_round_) {
+    std::vector<protocol::RmdirOp> again;
+    again.swap(not_empty_);
+    for (const protocol::RmdirOp& r : again) {
+      --stats_.dirs_removed;  // counted again by RemoveTree
+      GEOREP_RETURN_IF_ERROR(RemoveTree(r.pargfid, protocol::ListEntry{r.name, r.gfid, S_IFDIR}, 1));
+    }
+    GEOREP_RETURN_IF_ERROR(Flush());
+  }
+  return Status::Ok();
 }
 
 }  // namespace georep::daemon

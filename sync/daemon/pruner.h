@@ -23,8 +23,11 @@
 //
 // Ops go out through `apply` in batches of at most `max_ops`, in the order
 // they were decided; a failed op is logged and counted, not fatal (the
-// verifier shows what is left). Directories deeper than kMaxDepth fail the
-// prune, as they fail the crawl.
+// verifier shows what is left). A stale directory that is not empty when its
+// RMDIR comes (another worker replayed a create into it, or pruned it at the
+// same time: every worker that resyncs prunes the whole volume) is listed
+// and emptied again, up to kRmdirAttempts times. Directories deeper than
+// kMaxDepth fail the prune, as they fail the crawl.
 #pragma once
 
 #include <cstdint>
@@ -60,6 +63,9 @@ class SecondaryPruner {
   // Pages per directory: 1024 entries each, so ~100 million entries; a
   // receiver that never ends a listing cannot keep the prune going.
   static constexpr uint64_t kMaxPagesPerDir = 100000;
+  // Times a stale directory is emptied and removed before its ENOTEMPTY
+  // counts as a failure.
+  static constexpr int kRmdirAttempts = 3;
 
   SecondaryPruner(DataSource* primary, ListPage list, ApplyOps apply, StopCheck stop, size_t max_ops)
       : primary_(primary), list_(std::move(list)), apply_(std::move(apply)), stop_(std::move(stop)),
@@ -85,6 +91,11 @@ class SecondaryPruner {
   StopCheck stop_;
   size_t max_ops_;
   std::vector<protocol::Op> pending_;
+  // Stale directories whose RMDIR found them not empty, for another round.
+  std::vector<protocol::RmdirOp> not_empty_;
+  // The round of removals running now (1-based); the last one's ENOTEMPTY
+  // is a failure.
+  int rmdir_round_ = 1;
   PruneStats stats_;
 };
 

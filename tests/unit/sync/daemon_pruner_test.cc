@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -63,6 +64,7 @@ class PrunerTest : public ::testing::Test {
         &primary_, list_,
         [this](std::vector<protocol::Op> ops) -> Result<std::vector<protocol::OpFailure>> {
           ++batches_;
+          if (before_apply_) before_apply_();
           protocol::Ack ack;
           applier_.ApplyBatch(protocol::Batch{static_cast<uint64_t>(batches_), protocol::kBatchInOrder, std::move(ops)}, &ack);
           return ack.failures;
@@ -85,6 +87,8 @@ class PrunerTest : public ::testing::Test {
     return applier_.List(protocol::ListRequest{1, dir, cookie});
   };
   bool stop_ = false;
+  // Runs before each batch is applied: what another worker does meanwhile.
+  std::function<void()> before_apply_;
 };
 
 TEST_F(PrunerTest, DeletedFileIsUnlinkedAndEverythingThePrimaryHasIsKept) {
@@ -135,6 +139,32 @@ TEST_F(PrunerTest, StaleDirectoryIsRemovedWithEverythingBelowIt) {
   EXPECT_EQ(stats_.failed_ops, 0u);
   // Below a stale directory nothing is asked of the primary.
   EXPECT_EQ(primary_.lookups, 2);
+}
+
+TEST_F(PrunerTest, StaleDirectoryRefilledMeanwhileIsEmptiedAgain) {
+  // Another worker replays a create into the stale directory between this
+  // prune's listing of it and its RMDIR (or prunes it at the same time).
+  Make(kRoot, "t", G(7), true, false);
+  Make(G(7), "a", G(8), false, false);
+  before_apply_ = [this] {
+    if (batches_ == 1) Make(G(7), "late", G(40), false, false);
+  };
+  ASSERT_TRUE(Prune().ok());
+  EXPECT_FALSE(OnSecondary(kRoot, "t"));
+  EXPECT_FALSE(vol_.Stat(G(40)).ok());
+  EXPECT_EQ(batches_, 2);
+  EXPECT_EQ(stats_.dirs_removed, 1u);
+  EXPECT_EQ(stats_.unlinked, 2u);
+  EXPECT_EQ(stats_.failed_ops, 0u);
+}
+
+TEST_F(PrunerTest, StaleDirectoryThatKeepsFillingUpIsReportedAfterBoundedAttempts) {
+  Make(kRoot, "t", G(7), true, false);
+  before_apply_ = [this] { Make(G(7), "late" + std::to_string(batches_), G(40 + batches_), false, false); };
+  ASSERT_TRUE(Prune().ok());
+  EXPECT_EQ(batches_, SecondaryPruner::kRmdirAttempts);
+  EXPECT_EQ(stats_.failed_ops, 1u);
+  EXPECT_TRUE(OnSecondary(kRoot, "t"));
 }
 
 TEST_F(PrunerTest, AnUnreachablePrimaryRemovesNothing) {
