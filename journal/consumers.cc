@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
+#include <string_view>
 
 #include "journal/fileutil.h"
 #include "journal/format.h"
@@ -135,9 +137,24 @@ Result<std::vector<ConsumerState>> ConsumerRegistry::List() const {
     s.cursor = *cur;
     auto reason = internal::ReadSmallFile(dir_ + "/" + name + kResyncSuffix, kMaxReasonLength + 64);
     if (reason.ok()) {
+      // The reason's line, then optionally "lost_through=N" (FORMAT.md).
       std::string r = *reason;
-      while (!r.empty() && r.back() == '\n') r.pop_back();
+      std::string rest;
+      if (size_t nl = r.find('\n'); nl != std::string::npos) {
+        rest = r.substr(nl + 1);
+        r.resize(nl);
+      }
       s.resync = r.empty() ? std::string("(no reason recorded)") : r;
+      constexpr std::string_view kLostThrough = "lost_through=";
+      if (rest.compare(0, kLostThrough.size(), kLostThrough) == 0) {
+        std::string digits = rest.substr(kLostThrough.size());
+        digits.resize(std::min(digits.size(), digits.find('\n')));
+        char* end = nullptr;
+        errno = 0;
+        const unsigned long long v = std::strtoull(digits.c_str(), &end, 10);
+        // A damaged number is ignored: without it the mark is simply obeyed.
+        if (!digits.empty() && errno == 0 && *end == '\0') s.lost_through = v;
+      }
     } else if (reason.status().code() != Code::kNotFound) {
       return reason.status();
     }
@@ -146,15 +163,19 @@ Result<std::vector<ConsumerState>> ConsumerRegistry::List() const {
   return out;
 }
 
-Status ConsumerRegistry::MarkResync(const std::string& name, const std::string& reason) {
+Status ConsumerRegistry::MarkResync(const std::string& name, const std::string& reason,
+                                    std::optional<uint64_t> lost_through) {
   if (!ValidName(name)) return BadName(name);
   std::string cursor = dir_ + "/" + name + kCursorSuffix;
   if (::access(cursor.c_str(), F_OK) != 0) {
     if (errno == ENOENT) return Status(Code::kNotFound, "consumer '" + name + "' is not registered");
     return Status::FromErrno(errno, "check " + cursor);
   }
-  return internal::WriteFileAtomic(dir_ + "/" + name + kResyncSuffix,
-                                   reason.substr(0, kMaxReasonLength) + "\n");
+  std::string text = reason.substr(0, kMaxReasonLength);
+  std::replace(text.begin(), text.end(), '\n', ' ');  // the reason is one line
+  text += "\n";
+  if (lost_through) text += "lost_through=" + std::to_string(*lost_through) + "\n";
+  return internal::WriteFileAtomic(dir_ + "/" + name + kResyncSuffix, text);
 }
 
 Status ConsumerRegistry::ClearResync(const std::string& name) {

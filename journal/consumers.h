@@ -22,6 +22,10 @@ struct ConsumerState {
   std::string name;
   uint64_t cursor = 0;                 // last finished sequence
   std::optional<std::string> resync;   // reason, when a full resync is needed
+  // With a resync for records the size cap removed: the last of them. A
+  // consumer whose cursor has passed it read them after all (from a segment
+  // it held open), and the mark is stale.
+  std::optional<uint64_t> lost_through;
 };
 
 class ConsumerRegistry {
@@ -34,8 +38,10 @@ class ConsumerRegistry {
   Status SetCursor(const std::string& name, uint64_t seq);
   Result<uint64_t> GetCursor(const std::string& name) const;
   Result<std::vector<ConsumerState>> List() const;
-  // Called by the writer when it drops records `name` has not consumed.
-  Status MarkResync(const std::string& name, const std::string& reason);
+  // Called by the writer when it drops records `name` has not consumed;
+  // `lost_through`: the last of them, when the writer knows it.
+  Status MarkResync(const std::string& name, const std::string& reason,
+                    std::optional<uint64_t> lost_through = std::nullopt);
   // Called by the consumer after it has completed a full resync.
   Status ClearResync(const std::string& name);
 

@@ -504,7 +504,7 @@ void WriterImpl::ApplyRetentionLocked() {
           "lag to avoid this";
       // The marker goes first so that a crash between the two steps cannot
       // leave a consumer behind removed records without being told.
-      Status ms = registry_.MarkResync(c.name, reason);
+      Status ms = registry_.MarkResync(c.name, reason, lost_last);
       if (ms.ok()) {
         resync_marks_++;
         Warn(reason);

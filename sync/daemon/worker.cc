@@ -542,6 +542,17 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
   }
   if (auto list = reg.List(); list.ok()) {
     for (const auto& c : *list) {
+      if (c.name == consumer_ && c.resync && !wstate.resync && c.lost_through && cursor >= *c.lost_through) {
+        // The records the cap removed were read anyway, from a segment this
+        // worker still had open (a paused worker holds its segment): the
+        // cursor is past them, nothing is missing.
+        log::Info("worker", brick_id_ + ": the journal's resync mark is stale (" + *c.resync +
+                                "): this session's cursor " + std::to_string(cursor) +
+                                " is past the last dropped record " + std::to_string(*c.lost_through) +
+                                ", which it read before the segment went; mark cleared, no resync");
+        GEOREP_RETURN_IF_ERROR(reg.ClearResync(consumer_));
+        continue;
+      }
       if (c.name == consumer_ && c.resync && !wstate.resync) {
         log::Warning("worker", brick_id_ + ": journal dropped records this session had not "
                                            "synced (" + *c.resync + "); starting a full crawl");

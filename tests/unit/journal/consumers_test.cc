@@ -97,6 +97,36 @@ TEST(ConsumerRegistry, ListIsSortedAndShowsResyncReasons) {
   EXPECT_FALSE((*list)[1].resync.has_value());
 }
 
+TEST(ConsumerRegistry, SizeCapMarkerCarriesTheLastRecordLost) {
+  ScratchBrick b;
+  ConsumerRegistry reg(b.path());
+  ASSERT_TRUE(reg.Register("w", 3).ok());
+  ASSERT_TRUE(reg.Register("v", 3).ok());
+  ASSERT_TRUE(reg.MarkResync("w", "records 4..99 removed\nby the size cap", 99).ok());
+  ASSERT_TRUE(reg.MarkResync("v", "lost in a crash").ok());
+  auto list = reg.List();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ(*(*list)[1].resync, "records 4..99 removed by the size cap") << "the reason stays one line";
+  ASSERT_TRUE((*list)[1].lost_through.has_value());
+  EXPECT_EQ(*(*list)[1].lost_through, 99u);
+  EXPECT_FALSE((*list)[0].lost_through.has_value()) << "a marker without the line is always obeyed";
+}
+
+TEST(ConsumerRegistry, DamagedLostThroughIsIgnoredAndTheMarkObeyed) {
+  ScratchBrick b;
+  ConsumerRegistry reg(b.path());
+  ASSERT_TRUE(reg.Register("w", 3).ok());
+  for (const char* text : {"why\nlost_through=\n", "why\nlost_through=12x\n", "why\nlost_through=99999999999999999999999\n"}) {
+    std::ofstream(b.root() + "/consumers/w.resync") << text;
+    auto list = reg.List();
+    ASSERT_TRUE(list.ok());
+    ASSERT_TRUE((*list)[0].resync.has_value()) << text;
+    EXPECT_EQ(*(*list)[0].resync, "why");
+    EXPECT_FALSE((*list)[0].lost_through.has_value()) << text;
+  }
+}
+
 TEST(ConsumerRegistry, UnregisterRemovesCursorAndMarker) {
   ScratchBrick b;
   ConsumerRegistry reg(b.path());

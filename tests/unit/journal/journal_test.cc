@@ -784,6 +784,12 @@ TEST(Journal, SizeCapMarksLaggingConsumersForResyncAndTheReaderReportsTheGap) {
   ASSERT_TRUE((*list)[1].resync.has_value());
   EXPECT_NE((*list)[1].resync->find("size cap"), std::string::npos) << *(*list)[1].resync;
   EXPECT_NE((*list)[1].resync->find("records 6.."), std::string::npos) << *(*list)[1].resync;
+  // The marker names the last record removed, in the reason and for the
+  // consumer to compare with its cursor.
+  ASSERT_TRUE((*list)[1].lost_through.has_value());
+  EXPECT_NE((*list)[1].resync->find(".." + std::to_string(*(*list)[1].lost_through) + " were removed"),
+            std::string::npos)
+      << *(*list)[1].resync;
   ASSERT_FALSE(warnings.empty());
   EXPECT_NE(warnings[0].find("slow"), std::string::npos);
   EXPECT_GE(w->Stats().resync_marks, 1u);
