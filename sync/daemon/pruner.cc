@@ -93,6 +93,13 @@ Status SecondaryPruner::RemoveTree(const Gfid& parent, const protocol::ListEntry
   ++stats_.dirs_listed;
   if (children.ok()) {
     for (const protocol::ListEntry& c : *children) {
+      if (protocol::IsNullGfid(c.gfid)) {
+        // As in Run: never an UNLINK that removes whatever is there. The
+        // directory's RMDIR then fails, and that is reported.
+        ++stats_.unchecked;
+        log::Warning("prune", "kept " + Where(entry.gfid, c.name) + " on the secondary: it has no GFID");
+        continue;
+      }
       if (S_ISDIR(c.mode)) {
         GEOREP_RETURN_IF_ERROR(RemoveTree(entry.gfid, c, depth + 1));
         continue;
@@ -131,6 +138,13 @@ Status SecondaryPruner::Run() {
       if (root && SkippedAtRoot(e.name)) continue;
       if (stop_()) return Status(Code::kAborted, "prune stopped");
       ++stats_.entries_checked;
+      if (protocol::IsNullGfid(e.gfid)) {
+        // An UNLINK with the null GFID removes whatever holds the name when
+        // it runs, which may be an entry another worker made meanwhile.
+        ++stats_.unchecked;
+        log::Warning("prune", "kept " + Where(dir, e.name) + " on the secondary: it has no GFID");
+        continue;
+      }
       // The primary is asked after the secondary was listed: whatever it
       // says is at least as new as what the secondary showed.
       Result<Gfid> now = primary_->LookupName(dir, e.name);

@@ -13,8 +13,10 @@
 //     stale. A file, symlink or special file is unlinked (the UNLINK carries
 //     its GFID, so an entry that replaced it since is left alone); a
 //     directory is emptied depth-first, then removed;
-//   * any other answer from the primary (a brick down, a timeout): kept and
-//     counted as unchecked. Nothing is removed on a guess.
+//   * any other answer from the primary (a brick down, a timeout), or an
+//     entry listed without a GFID (an UNLINK without one removes whatever
+//     holds the name when it runs): kept and counted as unchecked. Nothing
+//     is removed on a guess.
 // A renamed object so loses its old name; the crawl gives it the new one
 // (and re-sends every file's content anyway). What another worker replays
 // meanwhile stays consistent: the primary is asked after the secondary was

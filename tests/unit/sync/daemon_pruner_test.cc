@@ -178,6 +178,23 @@ TEST_F(PrunerTest, AnUnreachablePrimaryRemovesNothing) {
   EXPECT_EQ(batches_, 0);
 }
 
+TEST_F(PrunerTest, EntryWithoutAGfidIsNeverRemovedByName) {
+  // An UNLINK with the null GFID removes whatever holds the name when it
+  // runs; a listing that shows no GFID is not enough to send one.
+  list_ = [this](const Gfid& dir, uint64_t cookie) -> Result<protocol::ListReply> {
+    protocol::ListReply r = applier_.List(protocol::ListRequest{1, dir, cookie});
+    for (protocol::ListEntry& e : r.entries) {
+      if (e.name == "nogfid") e.gfid = Gfid{};
+    }
+    return r;
+  };
+  Make(kRoot, "nogfid", G(2), false, false);
+  ASSERT_TRUE(Prune().ok());
+  EXPECT_TRUE(OnSecondary(kRoot, "nogfid"));
+  EXPECT_EQ(stats_.unchecked, 1u);
+  EXPECT_EQ(batches_, 0);
+}
+
 TEST_F(PrunerTest, GlusterInternalNamesInTheRootAreNeverTouched) {
   Make(kRoot, ".shard", G(20), true, false);
   Make(G(20), "block.1", G(21), false, false);
