@@ -80,11 +80,9 @@ struct Lifetime {
 
 }  // namespace
 
-bool Coalescer::ShouldSync(const Record& r) {
-  if (r.origin == Origin::kReplication || r.origin == Origin::kRebalance ||
-      r.origin == Origin::kSelfHeal) {
-    return false;
-  }
+bool Coalescer::ShouldSync(const Record& r, uint64_t self_heal_through) {
+  if (r.origin == Origin::kReplication || r.origin == Origin::kRebalance) return false;
+  if (r.origin == Origin::kSelfHeal && r.seq > self_heal_through) return false;
   if ((r.flags & journal::kFlagDhtLinkto) != 0) return false;
   // GlusterFS's own directories in the volume root (AFR's anonymous-inode
   // directory is created by the bricks at start, not by a client).
@@ -97,7 +95,7 @@ bool Coalescer::ShouldSync(const Record& r) {
   return true;
 }
 
-Plan Coalescer::Build(const std::vector<Record>& records) {
+Plan Coalescer::Build(const std::vector<Record>& records, uint64_t self_heal_through) {
   Plan plan;
   std::map<Gfid, size_t> data_index;  // gfid -> its data item
   std::map<Gfid, size_t> meta_index;
@@ -134,7 +132,7 @@ Plan Coalescer::Build(const std::vector<Record>& records) {
     plan.last_seq = r.seq;
     ++plan.records;
     if (r.time_ns > plan.newest_time_ns) plan.newest_time_ns = r.time_ns;
-    if (!ShouldSync(r)) {
+    if (!ShouldSync(r, self_heal_through)) {
       ++plan.skipped;
       continue;
     }

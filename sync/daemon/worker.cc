@@ -71,6 +71,14 @@ struct WorkerState {
   bool crawl_done = false;
   bool resync = false;           // the journal lost records: jump the cursor after the crawl
   uint64_t crawl_start_seq = 0;  // journal end when the crawl began
+  // Ran as Passive since it was last Active: its next connection is a
+  // takeover (see heal_replay_through).
+  bool passive = false;
+  // Self-heal records up to here are replayed: at a takeover, this brick may
+  // hold changes the dead Active brick never sent only as records of the
+  // heal that brought them here (they are skipped otherwise: the Active
+  // worker sends the same changes from its own journal).
+  uint64_t heal_replay_through = 0;
 };
 
 // A journal sequence number from a state file; nullopt if it does not parse.
@@ -91,6 +99,8 @@ WorkerState LoadWorkerState(const std::string& path) {
   s.crawl_done = (*kv)["crawl_done"] == "yes";
   s.resync = (*kv)["resync"] == "yes";
   s.crawl_start_seq = ParseSeq((*kv)["crawl_start_seq"]).value_or(0);
+  s.passive = (*kv)["passive"] == "yes";
+  s.heal_replay_through = ParseSeq((*kv)["heal_replay_through"]).value_or(0);
   return s;
 }
 
@@ -98,7 +108,9 @@ Status SaveWorkerState(const std::string& path, const WorkerState& s) {
   std::string text = std::string("# georepd worker state; delete to force a full crawl\n") +
                      "crawl_done=" + (s.crawl_done ? "yes" : "no") + "\n" +
                      "resync=" + (s.resync ? "yes" : "no") + "\n" +
-                     "crawl_start_seq=" + std::to_string(s.crawl_start_seq) + "\n";
+                     "crawl_start_seq=" + std::to_string(s.crawl_start_seq) + "\n" +
+                     "passive=" + (s.passive ? "yes" : "no") + "\n" +
+                     "heal_replay_through=" + std::to_string(s.heal_replay_through) + "\n";
   return WriteFileAtomic(path, text, /*sync=*/true);
 }
 
@@ -419,7 +431,18 @@ void BrickWorker::ControlLoop() {
       }
       if (Clock::now() >= next_mark_check) {
         next_mark_check = Clock::now() + kSyncMarkInterval;
-        FollowSyncMark(cfg);
+        const bool followed = FollowSyncMark(cfg);
+        // The set's initial sync is done once the Active worker's mark moved
+        // this cursor (marks are written only after a crawl's end was
+        // acknowledged): a takeover then replays this journal from the
+        // cursor instead of crawling the brick again.
+        WorkerState ws = LoadWorkerState(state_path_);
+        if (!ws.passive || (followed && !ws.crawl_done)) {
+          ws.passive = true;
+          if (followed) ws.crawl_done = true;
+          Status saved = SaveWorkerState(state_path_, ws);
+          if (!saved.ok()) log::Warning("worker", brick_id_ + ": " + saved.ToString());
+        }
       }
       WaitForChange(milliseconds(1000), gen, seq);
       continue;
@@ -470,36 +493,37 @@ void BrickWorker::ControlLoop() {
   SetState("Stopped");
 }
 
-void BrickWorker::FollowSyncMark(const SessionConfig& cfg) {
+bool BrickWorker::FollowSyncMark(const SessionConfig& cfg) {
   const std::string key = SyncMarkKey(cfg.name, id_.brick.set_index);
   Result<std::optional<uint64_t>> mark = ReadBrickSyncMark(id_.brick.path, key);
   if (!mark.ok()) {
     log::Warning("worker", brick_id_ + ": " + mark.status().ToString());
-    return;
+    return false;
   }
   const uint64_t lag_ns = uint64_t{cfg.tunables.passive_lag_s} * 1000000000ull;
-  if (!mark->has_value() || **mark <= lag_ns) return;  // the Active worker has not synced yet
+  if (!mark->has_value() || **mark <= lag_ns) return false;  // the Active worker has not synced yet
   journal::ConsumerRegistry reg(id_.brick.path);
   Result<uint64_t> cursor = reg.GetCursor(consumer_);
-  if (!cursor.ok()) return;  // registered on the next round
+  if (!cursor.ok()) return false;  // registered on the next round
   // Bounded per call (about a second of reading); the next call goes on.
   constexpr uint64_t kMaxRecordsPerStep = 1u << 20;
   Result<uint64_t> at = CursorAtTime(id_.brick.path, *cursor, **mark - lag_ns, kMaxRecordsPerStep);
   if (!at.ok()) {
     log::Warning("worker", brick_id_ + ": following the sync mark: " + at.status().ToString());
-    return;
+    return false;
   }
-  if (*at <= *cursor) return;
+  if (*at <= *cursor) return false;
   Status st = reg.SetCursor(consumer_, *at);
   if (!st.ok()) {
     log::Warning("worker", brick_id_ + ": " + st.ToString());
-    return;
+    return false;
   }
   log::Debug("worker", brick_id_ + ": Passive cursor " + std::to_string(*cursor) + " -> " +
                            std::to_string(*at) + " (sync mark less " +
                            std::to_string(cfg.tunables.passive_lag_s) + " s)");
   std::lock_guard<std::mutex> lock(mu_);
   status_.cursor_seq = *at;
+  return true;
 }
 
 Result<GfapiVolume*> BrickWorker::PrimaryVolume(const SessionConfig& cfg) {
@@ -562,6 +586,22 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
         GEOREP_RETURN_IF_ERROR(SaveWorkerState(state_path_, wstate));
       }
     }
+  }
+  if (wstate.passive) {
+    // A takeover. Changes this brick got only through self-heal (made while
+    // it was down, healed from the brick that was Active) are in its journal
+    // only as self-heal records; whatever of them the dead Active worker had
+    // not sent would be lost if they were skipped as usual. Up to the
+    // journal's end now they are replayed (idempotent, read from the primary
+    // as it is now); later heals come from a brick whose own worker sends them.
+    auto end = JournalEnd(brick);
+    if (!end.ok()) return end.status().Annotate("journal end of " + brick);
+    wstate.passive = false;
+    wstate.heal_replay_through = *end;
+    GEOREP_RETURN_IF_ERROR(SaveWorkerState(state_path_, wstate));
+    log::Info("worker", brick_id_ + ": taking over as Active from journal position " + std::to_string(cursor) +
+                            "; records of self-heal up to " + std::to_string(*end) +
+                            " are replayed too (changes the previous Active brick may not have sent)");
   }
   const bool need_crawl = !wstate.crawl_done;
   const std::string sent_path = SentMarkPath(state_path_);
@@ -931,7 +971,7 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
         epoch.fetch_add(1);
         pushed_since_marker = true;
         last_window_records = window.size();
-        Plan plan = Coalescer::Build(window);
+        Plan plan = Coalescer::Build(window, wstate.heal_replay_through);
         QueueItem m;
         m.window_end_seq = plan.last_seq;
         m.newest_time_ns = plan.newest_time_ns;

@@ -99,8 +99,8 @@ class BrickWorker {
   // connection while it answers (Probe), else a new one.
   Result<GfapiVolume*> PrimaryVolume(const SessionConfig& cfg);
   // Passive: moves this brick's cursor up to the set's sync mark less
-  // passive_lag_s (sync_mark.h).
-  void FollowSyncMark(const SessionConfig& cfg);
+  // passive_lag_s (sync_mark.h); returns whether it moved it.
+  bool FollowSyncMark(const SessionConfig& cfg);
   void SetState(const std::string& status, const std::string& cause = "");
   // Returns after `max`, on stop, when the generation moves on, or when a
   // new configuration arrives (config_seq_ differs from `config_seq`).

@@ -289,6 +289,19 @@ TEST(Coalescer, ReplicationRebalanceSelfHealAndLinktoRecordsAreSkipped) {
   EXPECT_EQ(p.last_seq, 5u);
 }
 
+TEST(Coalescer, SelfHealRecordsUpToATakeoversLimitAreReplayed) {
+  // After a takeover, a heal may be the only trace of a change the dead
+  // Active brick did not send: those records count, later ones do not.
+  Journal j;
+  j.Create(G(1), kRoot, "healed").origin = Origin::kSelfHeal;    // seq 1
+  j.Unlink(G(2), kRoot, "expunged").origin = Origin::kSelfHeal;  // seq 2
+  j.Write(G(3), 0, 1).origin = Origin::kSelfHeal;               // seq 3: past the limit
+  j.Write(G(4), 0, 1).origin = Origin::kRebalance;              // never
+  Plan p = Coalescer::Build(j.records(), /*self_heal_through=*/2);
+  EXPECT_EQ(Describe(p), (V{"create healed", "meta 1", "unlink expunged"}));
+  EXPECT_EQ(p.skipped, 2u);
+}
+
 TEST(Coalescer, DataItemSitsAfterItsCreateAndBeforeLaterEntryOps) {
   Journal j;
   j.Create(G(1), kRoot, "a");
