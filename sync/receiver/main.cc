@@ -12,13 +12,17 @@
 
 #include "sync/common/heap.h"
 #include "sync/common/log.h"
+#include "sync/protocol/messages.h"
 #include "sync/receiver/brick_lock.h"
 #include "sync/receiver/gfapi_volume.h"
 #include "sync/receiver/session.h"
 
 namespace {
 
-constexpr const char* kVersion = "georep-receiver 0.1.0 (protocol 1)";
+// What --version prints and HELLO_OK carries (georepd logs it): the wire
+// protocol's number comes from messages.h, so it cannot go stale.
+const std::string kVersion =
+    "georep-receiver 0.1.0 (protocol " + std::to_string(georep::protocol::kProtocolVersion) + ")";
 
 void Usage(FILE* out) {
   std::fprintf(out,
@@ -100,7 +104,7 @@ int main(int argc, char** argv) {
       Usage(stdout);
       return receiver::kExitOk;
     } else if (arg == "--version") {
-      std::printf("%s\n", kVersion);
+      std::printf("%s\n", kVersion.c_str());
       return receiver::kExitOk;
     } else if (arg == "--volume") {
       if (!value(&v)) return receiver::kExitUsage;
@@ -206,7 +210,7 @@ int main(int argc, char** argv) {
     session.lock_dir_error = dir.status().message();
   }
 
-  log::Info("receiver", std::string(kVersion) + " started, pid " + std::to_string(getpid()) +
+  log::Info("receiver", kVersion + " started, pid " + std::to_string(getpid()) +
                            ", volume " + session.volume);
   gfapi.volume = session.volume;
   if (gfapi.volfile_server.empty() && gfapi.glusterd_sock.empty()) {
