@@ -120,6 +120,8 @@ void AppendQuoted(std::string* out, std::string_view s) {
   out->push_back('"');
 }
 
+}  // namespace
+
 std::string FormatTimeNs(uint64_t ns) {
   time_t secs = static_cast<time_t>(ns / 1000000000ull);
   struct tm tm;
@@ -131,7 +133,6 @@ std::string FormatTimeNs(uint64_t ns) {
   return b;
 }
 
-}  // namespace
 
 const char* OpName(Op op) {
   switch (op) {

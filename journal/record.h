@@ -118,5 +118,7 @@ bool ParseGfid(std::string_view s, Gfid* out);
 bool IsNullGfid(const Gfid& g);
 // One human-readable line per record, for `georep journal dump`.
 std::string FormatRecord(const Record& r);
+// "2026-11-24T23:57:29.595187755Z": a journal time (ns since the epoch), UTC.
+std::string FormatTimeNs(uint64_t ns);
 
 }  // namespace georep::journal

@@ -80,9 +80,11 @@ struct Lifetime {
 
 }  // namespace
 
-bool Coalescer::ShouldSync(const Record& r, uint64_t self_heal_through) {
+bool Coalescer::ShouldSync(const Record& r, HealReplay heal) {
   if (r.origin == Origin::kReplication || r.origin == Origin::kRebalance) return false;
-  if (r.origin == Origin::kSelfHeal && r.seq > self_heal_through) return false;
+  if (r.origin == Origin::kSelfHeal && (r.seq > heal.through_seq || r.time_ns <= heal.after_ns)) {
+    return false;
+  }
   if ((r.flags & journal::kFlagDhtLinkto) != 0) return false;
   // GlusterFS's own directories in the volume root (AFR's anonymous-inode
   // directory is created by the bricks at start, not by a client).
@@ -95,7 +97,7 @@ bool Coalescer::ShouldSync(const Record& r, uint64_t self_heal_through) {
   return true;
 }
 
-Plan Coalescer::Build(const std::vector<Record>& records, uint64_t self_heal_through) {
+Plan Coalescer::Build(const std::vector<Record>& records, HealReplay heal) {
   Plan plan;
   std::map<Gfid, size_t> data_index;  // gfid -> its data item
   std::map<Gfid, size_t> meta_index;
@@ -132,7 +134,7 @@ Plan Coalescer::Build(const std::vector<Record>& records, uint64_t self_heal_thr
     plan.last_seq = r.seq;
     ++plan.records;
     if (r.time_ns > plan.newest_time_ns) plan.newest_time_ns = r.time_ns;
-    if (!ShouldSync(r, self_heal_through)) {
+    if (!ShouldSync(r, heal)) {
       ++plan.skipped;
       continue;
     }

@@ -4,9 +4,9 @@
 //  * Records from georep's own receiver (origin REPLICATION, cascades), from
 //    rebalance and self-heal (they move or repair copies without changing
 //    what the volume holds), DHT link-to bookkeeping and internal-only xattr
-//    changes are skipped. Self-heal records at or below `self_heal_through`
-//    are the exception: after a takeover they may be the only trace of
-//    changes the dead Active brick had not sent (worker.cc).
+//    changes are skipped. Self-heal records a HealReplay names are the
+//    exception: after a takeover they may be the only trace of changes the
+//    dead Active brick had not sent (worker.cc).
 //  * Entry ops keep their journal order exactly; nothing is ever moved across
 //    an entry op except data/metadata items, which name objects by GFID and
 //    are placed at the first record of their object in the window (always
@@ -34,13 +34,19 @@
 
 namespace georep::daemon {
 
+// The self-heal records a takeover replays: journaled at or below
+// `through_seq` and after `after_ns` (journal time). The default replays none.
+struct HealReplay {
+  uint64_t through_seq = 0;
+  uint64_t after_ns = 0;
+};
+
 class Coalescer {
  public:
-  // Records must be in sequence order. Self-heal records with a sequence
-  // number up to `self_heal_through` are replicated too (0: none).
-  static Plan Build(const std::vector<journal::Record>& records, uint64_t self_heal_through = 0);
+  // Records must be in sequence order.
+  static Plan Build(const std::vector<journal::Record>& records, HealReplay heal = {});
   // Whether one record is replicated at all (see the rules above).
-  static bool ShouldSync(const journal::Record& r, uint64_t self_heal_through = 0);
+  static bool ShouldSync(const journal::Record& r, HealReplay heal = {});
 };
 
 }  // namespace georep::daemon

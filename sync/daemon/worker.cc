@@ -74,11 +74,13 @@ struct WorkerState {
   // Ran as Passive since it was last Active: its next connection is a
   // takeover (see heal_replay_through).
   bool passive = false;
-  // Self-heal records up to here are replayed: at a takeover, this brick may
-  // hold changes the dead Active brick never sent only as records of the
-  // heal that brought them here (they are skipped otherwise: the Active
-  // worker sends the same changes from its own journal).
+  // Self-heal records up to here, journaled after heal_replay_after_ns, are
+  // replayed: at a takeover, this brick may hold changes the dead Active
+  // brick never sent only as records of the heal that brought them here
+  // (they are skipped otherwise: the Active worker sends the same changes
+  // from its own journal).
   uint64_t heal_replay_through = 0;
+  uint64_t heal_replay_after_ns = 0;
 };
 
 // A journal sequence number from a state file; nullopt if it does not parse.
@@ -101,6 +103,7 @@ WorkerState LoadWorkerState(const std::string& path) {
   s.crawl_start_seq = ParseSeq((*kv)["crawl_start_seq"]).value_or(0);
   s.passive = (*kv)["passive"] == "yes";
   s.heal_replay_through = ParseSeq((*kv)["heal_replay_through"]).value_or(0);
+  s.heal_replay_after_ns = ParseSeq((*kv)["heal_replay_after_ns"]).value_or(0);
   return s;
 }
 
@@ -110,7 +113,8 @@ Status SaveWorkerState(const std::string& path, const WorkerState& s) {
                      "resync=" + (s.resync ? "yes" : "no") + "\n" +
                      "crawl_start_seq=" + std::to_string(s.crawl_start_seq) + "\n" +
                      "passive=" + (s.passive ? "yes" : "no") + "\n" +
-                     "heal_replay_through=" + std::to_string(s.heal_replay_through) + "\n";
+                     "heal_replay_through=" + std::to_string(s.heal_replay_through) + "\n" +
+                     "heal_replay_after_ns=" + std::to_string(s.heal_replay_after_ns) + "\n";
   return WriteFileAtomic(path, text, /*sync=*/true);
 }
 
@@ -590,18 +594,29 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
   if (wstate.passive) {
     // A takeover. Changes this brick got only through self-heal (made while
     // it was down, healed from the brick that was Active) are in its journal
-    // only as self-heal records; whatever of them the dead Active worker had
-    // not sent would be lost if they were skipped as usual. Up to the
-    // journal's end now they are replayed (idempotent, read from the primary
-    // as it is now); later heals come from a brick whose own worker sends them.
+    // only as self-heal records; whatever of them the previous Active worker
+    // had not sent would be lost if they were skipped as usual. Those healed
+    // up to the journal's end now are replayed (idempotent, read from the
+    // primary as it is now), but only if healed after the set's sync mark
+    // less passive_lag_s: a change healed before the mark was journaled
+    // earlier still on the Active brick, whose worker had sent everything
+    // journaled up to the mark. (A fail-back so replays only the last few
+    // seconds' heals, not all the Active brick got while this one was away.)
     auto end = JournalEnd(brick);
     if (!end.ok()) return end.status().Annotate("journal end of " + brick);
+    Result<std::optional<uint64_t>> mark =
+        ReadBrickSyncMark(brick, SyncMarkKey(cfg.name, id_.brick.set_index));
+    const uint64_t lag_ns = uint64_t{cfg.tunables.passive_lag_s} * 1000000000ull;
     wstate.passive = false;
     wstate.heal_replay_through = *end;
+    wstate.heal_replay_after_ns = mark.ok() && mark->has_value() && **mark > lag_ns ? **mark - lag_ns : 0;
     GEOREP_RETURN_IF_ERROR(SaveWorkerState(state_path_, wstate));
     log::Info("worker", brick_id_ + ": taking over as Active from journal position " + std::to_string(cursor) +
-                            "; records of self-heal up to " + std::to_string(*end) +
-                            " are replayed too (changes the previous Active brick may not have sent)");
+                            "; records of self-heal up to " + std::to_string(*end) + " healed after " +
+                            (wstate.heal_replay_after_ns == 0 ? std::string("the session began (no sync mark)")
+                                                              : journal::FormatTimeNs(wstate.heal_replay_after_ns) +
+                                                                    " (the sync mark less passive_lag_s)") +
+                            " are replayed too: the previous Active brick may not have sent those changes");
   }
   const bool need_crawl = !wstate.crawl_done;
   const std::string sent_path = SentMarkPath(state_path_);
@@ -971,7 +986,7 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
         epoch.fetch_add(1);
         pushed_since_marker = true;
         last_window_records = window.size();
-        Plan plan = Coalescer::Build(window, wstate.heal_replay_through);
+        Plan plan = Coalescer::Build(window, HealReplay{wstate.heal_replay_through, wstate.heal_replay_after_ns});
         QueueItem m;
         m.window_end_seq = plan.last_seq;
         m.newest_time_ns = plan.newest_time_ns;

@@ -297,9 +297,19 @@ TEST(Coalescer, SelfHealRecordsUpToATakeoversLimitAreReplayed) {
   j.Unlink(G(2), kRoot, "expunged").origin = Origin::kSelfHeal;  // seq 2
   j.Write(G(3), 0, 1).origin = Origin::kSelfHeal;               // seq 3: past the limit
   j.Write(G(4), 0, 1).origin = Origin::kRebalance;              // never
-  Plan p = Coalescer::Build(j.records(), /*self_heal_through=*/2);
+  Plan p = Coalescer::Build(j.records(), HealReplay{/*through_seq=*/2, /*after_ns=*/0});
   EXPECT_EQ(Describe(p), (V{"create healed", "meta 1", "unlink expunged"}));
   EXPECT_EQ(p.skipped, 2u);
+}
+
+TEST(Coalescer, SelfHealRecordsFromBeforeTheSyncMarkStaySkipped) {
+  // A change healed before the mark was journaled earlier still on the
+  // Active brick, whose worker had sent it.
+  Journal j;
+  j.Create(G(1), kRoot, "old-heal").origin = Origin::kSelfHeal;  // time 1000
+  j.Create(G(2), kRoot, "new-heal").origin = Origin::kSelfHeal;  // time 2000
+  Plan p = Coalescer::Build(j.records(), HealReplay{/*through_seq=*/2, /*after_ns=*/1000});
+  EXPECT_EQ(Describe(p), (V{"create new-heal", "meta 2"}));
 }
 
 TEST(Coalescer, DataItemSitsAfterItsCreateAndBeforeLaterEntryOps) {
