@@ -108,16 +108,30 @@ cursor=$(cat "$B1/.glusterfs/georep/consumers/georepd-s1.cursor")
 printf 'journal size cap reached (test): records 1..%d were removed before consumer georepd-s1 read them\nlost_through=%d\n' \
   "$((cursor - 1))" "$((cursor - 1))" >"$(resync_mark "$B1")"
 crawls_before=$(grep -c "resync crawl (Hybrid Crawl)" "$SY_LOG")
+log_lines_before=$(wc -l <"$SY_LOG")
+touch "$GR_DIR/restart-stamp"
 sy_start_daemon
 saw_stale() { grep -q "the journal's resync mark is stale" "$SY_LOG"; }
 GR_WAIT_S=30 gr_wait saw_stale || gr_fail "georepd did not recognise a resync mark its cursor had passed"
-GR_WAIT_S=30 gr_wait all_status_say status Active || gr_fail "workers not Active after the restart"
+# Status files this georepd wrote (a SIGKILLed predecessor leaves Active ones).
+fresh_and_active() {
+  local f
+  for f in "$SY_SDIR"/status/*.status; do [ "$f" -nt "$GR_DIR/restart-stamp" ] || return 1; done
+  all_status_say status Active
+}
+GR_WAIT_S=30 gr_wait fresh_and_active || gr_fail "workers not Active after the restart"
+both_connected() { [ "$(tail -n +"$((log_lines_before + 1))" "$SY_LOG" | grep -c ": connected to ")" -ge 2 ]; }
+GR_WAIT_S=30 gr_wait both_connected || gr_fail "workers did not reconnect after the restart"
 [ ! -f "$(resync_mark "$B1")" ] || gr_fail "the stale resync mark was not cleared"
 [ "$(grep -c "resync crawl (Hybrid Crawl)" "$SY_LOG")" = "$crawls_before" ] ||
   gr_fail "georepd resynced a brick for a mark its cursor had passed"
 all_status_say crawl_status "Journal Crawl" || gr_fail "a worker crawls after a stale mark"
 echo after-stale-mark >"$P/d/after" || gr_fail "write after restart"
-sy_verify 60 --quiet || gr_fail "replication did not go on after the stale mark was cleared"
+if ! sy_verify 60 >"$GR_DIR/after-verify.txt" 2>&1; then
+  tail -20 "$GR_DIR/after-verify.txt" >&2
+  tail -n +"$((log_lines_before + 1))" "$SY_LOG" | grep -v " DEBUG " | tail -40 >&2
+  gr_fail "replication did not go on after the stale mark was cleared"
+fi
 gr_log "a resync mark the cursor had passed was cleared without a resync"
 sy_stop_daemon TERM
 gr_log "PASS"
