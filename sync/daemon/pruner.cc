@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <deque>
 #include <utility>
+#include <variant>
+#include <vector>
 
 #include "sync/common/log.h"
 #include "sync/daemon/plan.h"
@@ -66,6 +68,15 @@ Status SecondaryPruner::Flush() {
   ops.swap(pending_);
   Result<std::vector<protocol::OpFailure>> failures = apply_(ops);
   if (!failures.ok()) return failures.status();
+  std::vector<bool> failed(ops.size(), false);
+  for (const protocol::OpFailure& f : *failures) {
+    if (f.index < ops.size()) failed[f.index] = true;
+  }
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (failed[i]) continue;
+    if (std::holds_alternative<protocol::UnlinkOp>(ops[i])) ++stats_.unlinked;
+    if (std::holds_alternative<protocol::RmdirOp>(ops[i])) ++stats_.dirs_removed;
+  }
   for (const protocol::OpFailure& f : *failures) {
     const auto* rmdir = f.index < ops.size() ? std::get_if<protocol::RmdirOp>(&ops[f.index]) : nullptr;
     if (rmdir != nullptr && f.err == ENOTEMPTY && rmdir_round_ < kRmdirAttempts) {
@@ -82,6 +93,16 @@ Status SecondaryPruner::Flush() {
   return Status::Ok();
 }
 
+Status SecondaryPruner::RemoveStale(const Gfid& parent, const protocol::ListEntry& entry, int depth) {
+  if (protocol::IsNullGfid(entry.gfid)) {
+    ++stats_.unchecked;
+    log::Warning("prune", "kept " + Where(parent, entry.name) + " on the secondary: it has no GFID");
+    return Status::Ok();
+  }
+  if (S_ISDIR(entry.mode)) return RemoveTree(parent, entry, depth);
+  return Queue(protocol::UnlinkOp{parent, entry.name, entry.gfid});
+}
+
 Status SecondaryPruner::RemoveTree(const Gfid& parent, const protocol::ListEntry& entry, int depth) {
   if (depth > kMaxDepth) {
     return Status(Code::kFailedPrecondition, "directory nesting deeper than " +
@@ -92,23 +113,12 @@ Status SecondaryPruner::RemoveTree(const Gfid& parent, const protocol::ListEntry
   if (!children.ok() && children.status().code() != Code::kNotFound) return children.status();
   ++stats_.dirs_listed;
   if (children.ok()) {
+    // A child kept for want of a GFID makes the RMDIR below fail, and that
+    // is reported.
     for (const protocol::ListEntry& c : *children) {
-      if (protocol::IsNullGfid(c.gfid)) {
-        // As in Run: never an UNLINK that removes whatever is there. The
-        // directory's RMDIR then fails, and that is reported.
-        ++stats_.unchecked;
-        log::Warning("prune", "kept " + Where(entry.gfid, c.name) + " on the secondary: it has no GFID");
-        continue;
-      }
-      if (S_ISDIR(c.mode)) {
-        GEOREP_RETURN_IF_ERROR(RemoveTree(entry.gfid, c, depth + 1));
-        continue;
-      }
-      ++stats_.unlinked;
-      GEOREP_RETURN_IF_ERROR(Queue(protocol::UnlinkOp{entry.gfid, c.name, c.gfid}));
+      GEOREP_RETURN_IF_ERROR(RemoveStale(entry.gfid, c, depth + 1));
     }
   }
-  ++stats_.dirs_removed;
   return Queue(protocol::RmdirOp{parent, entry.name, entry.gfid});
 }
 
@@ -138,35 +148,26 @@ Status SecondaryPruner::Run() {
       if (root && SkippedAtRoot(e.name)) continue;
       if (stop_()) return Status(Code::kAborted, "prune stopped");
       ++stats_.entries_checked;
-      if (protocol::IsNullGfid(e.gfid)) {
-        // An UNLINK with the null GFID removes whatever holds the name when
-        // it runs, which may be an entry another worker made meanwhile.
-        ++stats_.unchecked;
-        log::Warning("prune", "kept " + Where(dir, e.name) + " on the secondary: it has no GFID");
-        continue;
+      // Without a GFID there is nothing to compare: RemoveStale keeps it.
+      if (!protocol::IsNullGfid(e.gfid)) {
+        // The primary is asked after the secondary was listed: whatever it
+        // says is at least as new as what the secondary showed.
+        Result<Gfid> now = primary_->LookupName(dir, e.name);
+        if (now.ok() && *now == e.gfid) {
+          if (S_ISDIR(e.mode)) dirs.emplace_back(e.gfid, depth + 1);
+          continue;
+        }
+        if (!now.ok() && now.status().code() != Code::kNotFound) {
+          ++stats_.unchecked;
+          log::Warning("prune", "kept " + Where(dir, e.name) + " on the secondary: the primary could not "
+                                    "say whether it still has it (" + now.status().ToString() + ")");
+          continue;
+        }
+        log::Debug("prune", "stale on the secondary: " + Where(dir, e.name) + " (GFID " + GfidToString(e.gfid) +
+                                (now.ok() ? "; the primary has GFID " + GfidToString(*now) + " there)"
+                                          : "; gone on the primary)"));
       }
-      // The primary is asked after the secondary was listed: whatever it
-      // says is at least as new as what the secondary showed.
-      Result<Gfid> now = primary_->LookupName(dir, e.name);
-      if (now.ok() && *now == e.gfid) {
-        if (S_ISDIR(e.mode)) dirs.emplace_back(e.gfid, depth + 1);
-        continue;
-      }
-      if (!now.ok() && now.status().code() != Code::kNotFound) {
-        ++stats_.unchecked;
-        log::Warning("prune", "kept " + Where(dir, e.name) + " on the secondary: the primary could not "
-                                  "say whether it still has it (" + now.status().ToString() + ")");
-        continue;
-      }
-      log::Debug("prune", "stale on the secondary: " + Where(dir, e.name) + " (GFID " + GfidToString(e.gfid) +
-                              (now.ok() ? "; the primary has GFID " + GfidToString(*now) + " there)"
-                                        : "; gone on the primary)"));
-      if (S_ISDIR(e.mode)) {
-        GEOREP_RETURN_IF_ERROR(RemoveTree(dir, e, depth + 1));
-      } else {
-        ++stats_.unlinked;
-        GEOREP_RETURN_IF_ERROR(Queue(protocol::UnlinkOp{dir, e.name, e.gfid}));
-      }
+      GEOREP_RETURN_IF_ERROR(RemoveStale(dir, e, depth + 1));
     }
   }
   GEOREP_RETURN_IF_ERROR(Flush());
@@ -175,7 +176,6 @@ Status SecondaryPruner::Run() {
     std::vector<protocol::RmdirOp> again;
     again.swap(not_empty_);
     for (const protocol::RmdirOp& r : again) {
-      --stats_.dirs_removed;  // counted again by RemoveTree
       GEOREP_RETURN_IF_ERROR(RemoveTree(r.pargfid, protocol::ListEntry{r.name, r.gfid, S_IFDIR}, 1));
     }
     GEOREP_RETURN_IF_ERROR(Flush());

@@ -46,6 +46,7 @@ namespace georep::daemon {
 struct PruneStats {
   uint64_t dirs_listed = 0;
   uint64_t entries_checked = 0;
+  // As the receiver acknowledged them (a name already gone counts too).
   uint64_t unlinked = 0;       // stale non-directories
   uint64_t dirs_removed = 0;   // stale directories (their contents are in `unlinked` and here)
   uint64_t unchecked = 0;      // kept because the primary could not answer
@@ -81,6 +82,11 @@ class SecondaryPruner {
  private:
   // Every entry of a secondary directory (all pages); ENOENT as kNotFound.
   Result<std::vector<protocol::ListEntry>> ListAll(const protocol::Gfid& dir);
+  // Queues the removal of the stale entry `entry` of `parent`: an UNLINK,
+  // or for a directory RemoveTree. An entry listed without a GFID is kept
+  // and counted as unchecked (an UNLINK without one removes whatever holds
+  // the name when it runs).
+  Status RemoveStale(const protocol::Gfid& parent, const protocol::ListEntry& entry, int depth);
   // Queues the removal of stale directory `entry` in `parent`: its contents
   // first, then itself.
   Status RemoveTree(const protocol::Gfid& parent, const protocol::ListEntry& entry, int depth);
