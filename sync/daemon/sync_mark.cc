@@ -34,6 +34,12 @@ std::optional<uint64_t> ParseSyncMark(std::string_view value) {
   return v;
 }
 
+std::optional<uint64_t> SyncedThrough(std::optional<uint64_t> mark_ns, uint32_t lag_s) {
+  const uint64_t lag_ns = uint64_t{lag_s} * 1000000000ull;
+  if (!mark_ns || *mark_ns <= lag_ns) return std::nullopt;
+  return *mark_ns - lag_ns;
+}
+
 Result<std::optional<uint64_t>> ReadBrickSyncMark(const std::string& brick_path,
                                                   const std::string& key) {
   char buf[32];

@@ -42,6 +42,12 @@ std::string FormatSyncMark(uint64_t time_ns);
 // nullopt for anything but a decimal number.
 std::optional<uint64_t> ParseSyncMark(std::string_view value);
 
+// The journal time up to which a Passive brick counts the set's changes as
+// sent: the mark less `lag_s` (passive_lag_s: clock skew between nodes,
+// changes reaching the set's bricks a little apart); nullopt without a mark
+// or with one not past the lag.
+std::optional<uint64_t> SyncedThrough(std::optional<uint64_t> mark_ns, uint32_t lag_s);
+
 // The mark as stored on the brick's root directory; nullopt when there is
 // none yet. An unparsable value is kCorruption.
 Result<std::optional<uint64_t>> ReadBrickSyncMark(const std::string& brick_path,

@@ -504,14 +504,14 @@ bool BrickWorker::FollowSyncMark(const SessionConfig& cfg) {
     log::Warning("worker", brick_id_ + ": " + mark.status().ToString());
     return false;
   }
-  const uint64_t lag_ns = uint64_t{cfg.tunables.passive_lag_s} * 1000000000ull;
-  if (!mark->has_value() || **mark <= lag_ns) return false;  // the Active worker has not synced yet
+  const std::optional<uint64_t> through = SyncedThrough(*mark, cfg.tunables.passive_lag_s);
+  if (!through) return false;  // the Active worker has not synced yet
   journal::ConsumerRegistry reg(id_.brick.path);
   Result<uint64_t> cursor = reg.GetCursor(consumer_);
   if (!cursor.ok()) return false;  // registered on the next round
   // Bounded per call (about a second of reading); the next call goes on.
   constexpr uint64_t kMaxRecordsPerStep = 1u << 20;
-  Result<uint64_t> at = CursorAtTime(id_.brick.path, *cursor, **mark - lag_ns, kMaxRecordsPerStep);
+  Result<uint64_t> at = CursorAtTime(id_.brick.path, *cursor, *through, kMaxRecordsPerStep);
   if (!at.ok()) {
     log::Warning("worker", brick_id_ + ": following the sync mark: " + at.status().ToString());
     return false;
@@ -570,7 +570,8 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
   }
   if (auto list = reg.List(); list.ok()) {
     for (const auto& c : *list) {
-      if (c.name == consumer_ && c.resync && !wstate.resync && c.lost_through && cursor >= *c.lost_through) {
+      if (c.name != consumer_ || !c.resync || wstate.resync) continue;
+      if (c.lost_through && cursor >= *c.lost_through) {
         // The records the cap removed were read anyway, from a segment this
         // worker still had open (a paused worker holds its segment): the
         // cursor is past them, nothing is missing.
@@ -579,9 +580,7 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
                                 " is past the last dropped record " + std::to_string(*c.lost_through) +
                                 ", which it read before the segment went; mark cleared, no resync");
         GEOREP_RETURN_IF_ERROR(reg.ClearResync(consumer_));
-        continue;
-      }
-      if (c.name == consumer_ && c.resync && !wstate.resync) {
+      } else {
         log::Warning("worker", brick_id_ + ": journal dropped records this session had not "
                                            "synced (" + *c.resync + "); starting a full crawl");
         auto end = JournalEnd(brick);
@@ -606,10 +605,10 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
     if (!end.ok()) return end.status().Annotate("journal end of " + brick);
     Result<std::optional<uint64_t>> mark =
         ReadBrickSyncMark(brick, SyncMarkKey(cfg.name, id_.brick.set_index));
-    const uint64_t lag_ns = uint64_t{cfg.tunables.passive_lag_s} * 1000000000ull;
     wstate.passive = false;
     wstate.heal_replay_through = *end;
-    wstate.heal_replay_after_ns = mark.ok() && mark->has_value() && **mark > lag_ns ? **mark - lag_ns : 0;
+    wstate.heal_replay_after_ns =
+        mark.ok() ? SyncedThrough(*mark, cfg.tunables.passive_lag_s).value_or(0) : 0;
     GEOREP_RETURN_IF_ERROR(SaveWorkerState(state_path_, wstate));
     log::Info("worker", brick_id_ + ": taking over as Active from journal position " + std::to_string(cursor) +
                             "; records of self-heal up to " + std::to_string(*end) + " healed after " +

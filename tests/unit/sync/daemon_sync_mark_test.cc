@@ -42,6 +42,13 @@ void WriteTen(const ScratchBrick& brick, uint64_t t0) {
   ASSERT_TRUE((*w)->Close().ok());
 }
 
+TEST(SyncMark, SyncedThroughIsTheMarkLessTheLagAndNothingWithoutOne) {
+  EXPECT_EQ(SyncedThrough(std::nullopt, 60), std::nullopt);
+  EXPECT_EQ(SyncedThrough(60000000000ull, 60), std::nullopt) << "a mark not past the lag";
+  EXPECT_EQ(SyncedThrough(60000000001ull, 60), std::optional<uint64_t>(1));
+  EXPECT_EQ(SyncedThrough(5000, 0), std::optional<uint64_t>(5000));
+}
+
 TEST(SyncMark, CursorMovesToTheLastRecordAtOrBeforeTheTime) {
   ScratchBrick brick;
   const uint64_t t0 = 1700000000000000000ull;
