@@ -52,16 +52,10 @@ mkdir "$P/d/new-dir" && echo healed >"$P/d/new-dir/f" && echo more >>"$P/d/befor
   gr_fail "changing the primary with the second brick down failed"
 
 # The second brick comes back and is healed from the first.
-gr_install_xlator
-gr_gluster 1 volume start pv force >/dev/null || gr_fail "volume start force failed"
-gr_wait_bricks_online pv || gr_fail "the second brick did not come back"
-heal_cmd() { gr_gluster 1 volume heal pv; }
-gr_wait heal_cmd || gr_fail "gluster volume heal pv kept failing: $(heal_cmd 2>&1)"
+gr_restart_and_heal pv
 healed() {
-  local info
-  info=$(gr_gluster 1 volume heal pv statistics heal-count) || return 1
-  [ "$(grep -c '^Number of entries: 0$' <<<"$info")" = 2 ] || return 1
-  [ -f "$B2/d/new-dir/f" ] && [ ! -e "$B2/d/gone" ] && [ "$(stat -c %a "$B2/d/old")" = 600 ]
+  gr_heal_pending_none pv 2 &&
+    [ -f "$B2/d/new-dir/f" ] && [ ! -e "$B2/d/gone" ] && [ "$(stat -c %a "$B2/d/old")" = 600 ]
 }
 GR_WAIT_S=60 gr_wait healed || gr_fail "the second brick was not healed: $(gr_gluster 1 volume heal pv statistics heal-count 2>&1 | tr '\n' ' ')"
 gr_log "second brick healed"

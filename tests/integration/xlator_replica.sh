@@ -64,24 +64,9 @@ E=$(xl_gfid "$R1/d/e") || gr_fail "cannot read the gfid of d/e"
 
 # ---- Restart and heal ----------------------------------------------------------
 heal_start=$SECONDS
-# The translator directory is machine-wide: a test of another build may have
-# installed its georep.so since this volume started. Install this build's again
-# so that the restarted brick runs the translator under test.
-gr_install_xlator
-gr_gluster 1 volume start rv force >/dev/null || gr_fail "volume start force failed"
-gr_wait_bricks_online rv || gr_fail "brick r2 did not come back"
-# The self-heal daemon must be connected to the restarted brick before the
-# heal command can reach it; retry the command until it is accepted.
-heal_cmd() { gr_gluster 1 volume heal rv; }
-gr_wait heal_cmd || gr_fail "gluster volume heal rv kept failing: $(heal_cmd 2>&1)"
-# Healed when both bricks report no pending entries. (`heal info` runs
-# glfsheal, which fetches the volfile from localhost: unreachable inside the
-# test's namespace, where glusterd listens on 127.1.1.x only. heal-count asks
-# the self-heal daemons through glusterd.)
+gr_restart_and_heal rv
 healed() {
-  local info
-  info=$(gr_gluster 1 volume heal rv statistics heal-count) || return 1
-  [ "$(grep -c '^Number of entries: 0$' <<<"$info")" = 2 ] || return 1
+  gr_heal_pending_none rv 2 || return 1
   [ -f "$R2/d/g" ] && [ -d "$R2/d/e" ] && [ "$(cat "$R2/d/g")" = "while r2 was down" ] &&
     [ "$(cat "$R2/d/f2")" = "$(printf 'hello\nmore')" ]
 }

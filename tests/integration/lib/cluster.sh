@@ -192,6 +192,32 @@ gr_install_xlator() {
     gr_fail "cannot install $so into $dst"
 }
 
+# gr_restart_and_heal VOL: starts VOL's dead bricks again (`volume start
+# force`, after installing this build's translator again: the translator
+# directory is machine-wide and a test of another build may have replaced
+# it since VOL started), waits for them, and asks the self-heal daemon to
+# heal. The daemon must be connected to the restarted bricks before the
+# heal command reaches them, so the command is retried until accepted.
+gr_restart_and_heal() {
+  local vol=$1
+  gr_install_xlator
+  gr_gluster 1 volume start "$vol" force >/dev/null || gr_fail "volume start $vol force failed"
+  gr_wait_bricks_online "$vol" || gr_fail "the bricks of $vol did not come back"
+  gr_wait gr_gluster 1 volume heal "$vol" ||
+    gr_fail "gluster volume heal $vol kept failing: $(gr_gluster 1 volume heal "$vol" 2>&1)"
+}
+
+# gr_heal_pending_none VOL BRICKS: whether the self-heal daemons report no
+# pending entries on all BRICKS bricks of VOL. (`heal info` runs glfsheal,
+# which fetches the volfile from localhost: unreachable inside the test's
+# namespace, where glusterd listens on 127.1.1.x only. heal-count asks the
+# self-heal daemons through glusterd.)
+gr_heal_pending_none() {
+  local info
+  info=$(gr_gluster 1 volume heal "$1" statistics heal-count) || return 1
+  [ "$(grep -c '^Number of entries: 0$' <<<"$info")" = "$2" ]
+}
+
 # Loads the georep translator into VOL's brick graph and restarts the volume.
 gr_enable_xlator() {
   local vol=$1
