@@ -45,6 +45,16 @@ sy_cleanup() {
       done
     fi
     gr_log "logs saved in $SY_SAVE_LOGS"
+  elif [ "$rc" != 0 ] && [ -n "${SY_LOG:-}" ] && [ -f "$SY_LOG" ]; then
+    # CI removes the clone and with it every log: what a post-mortem needs
+    # first goes to the test's own output.
+    local f
+    echo "---- georepd's log, last 40 lines:" >&2
+    tail -40 "$SY_LOG" >&2
+    for f in "${SY_SDIR:-/nonexistent}"/status/*.status; do
+      [ -f "$f" ] && echo "---- $(basename "$f"): $(tr '\n' ' ' <"$f")" >&2
+    done
+    [ -f "$GR_DIR/n2/log/receiver.log" ] && { echo "---- receiver log, last 20 lines:" >&2; tail -20 "$GR_DIR/n2/log/receiver.log" >&2; }
   fi
   (exit $rc)
   gr_cluster_down
