@@ -25,9 +25,9 @@ gr_ns "$CREATE" pv "$(gr_node_ip 1)" /backlog "$N" 4096 "$THREADS" >&2 || gr_fai
 
 gr_log "baseline: $N parallel gfapi creates on the secondary"
 CPU="$(dirname "$0")/cpu_by_process.py"
-"$CPU" snap "$GR_NS" "$GR_DIR/cpu_base0.json"
+"$GR_PY" "$CPU" snap "$GR_NS" "$GR_DIR/cpu_base0.json"
 base=$(gr_ns "$CREATE" sv "$(gr_node_ip 2)" /baseline "$N" 4096 "$THREADS") || gr_fail "baseline creates failed"
-"$CPU" snap "$GR_NS" "$GR_DIR/cpu_base1.json"
+"$GR_PY" "$CPU" snap "$GR_NS" "$GR_DIR/cpu_base1.json"
 base_rate=$(sed -n 's/.*: \([0-9.]*\) files\/s.*/\1/p' <<<"$base")
 
 # SY_PROFILE=1: GlusterFS's per-fop counts on both volumes for the replay
@@ -39,7 +39,7 @@ if [ -n "${SY_PROFILE:-}" ]; then
 fi
 
 SB=$(gr_brick_path 2 s1)
-"$CPU" snap "$GR_NS" "$GR_DIR/cpu0.json"
+"$GR_PY" "$CPU" snap "$GR_NS" "$GR_DIR/cpu0.json"
 t0=$(date +%s.%N)
 sy_write_conf started
 # Only the backlog: the baseline's files are on the secondary alone. When the
@@ -48,9 +48,9 @@ sy_write_conf started
 # tenth of a core from it and saw the last file up to 0.4 s late.
 sy_verify 300 --path /backlog --json >"$GR_DIR/verify.json" || gr_fail "the verifier never agreed"
 t2=$(date +%s.%N)
-"$CPU" snap "$GR_NS" "$GR_DIR/cpu1.json"
+"$GR_PY" "$CPU" snap "$GR_NS" "$GR_DIR/cpu1.json"
 t1=$(sy_brick_completed_at "$SB/backlog" "$N" 4096) || gr_fail "the backlog is not complete in the secondary's brick"
-python3 - "$N" "$t0" "$t1" "$t2" "$base_rate" "$THREADS" "$GR_DIR/verify.json" <<'PY'
+"$GR_PY" - "$N" "$t0" "$t1" "$t2" "$base_rate" "$THREADS" "$GR_DIR/verify.json" <<'PY'
 import json, sys
 n = int(sys.argv[1]); t0, t1, t2, base = map(float, sys.argv[2:6])
 v = json.load(open(sys.argv[7]))
@@ -68,9 +68,9 @@ print("    read ahead while waiting: %d primary and %d secondary files (%d walks
       % (v["warmed_primary_files"], v["warmed_secondary_files"], v["warm_walks"]))
 PY
 echo "  CPU of the baseline's creates, by process (the creating process itself not counted):"
-"$CPU" diff "$GR_DIR/cpu_base0.json" "$GR_DIR/cpu_base1.json"
+"$GR_PY" "$CPU" diff "$GR_DIR/cpu_base0.json" "$GR_DIR/cpu_base1.json"
 echo "  CPU from resume until the verifier agreed, by process:"
-"$CPU" diff "$GR_DIR/cpu0.json" "$GR_DIR/cpu1.json"
+"$GR_PY" "$CPU" diff "$GR_DIR/cpu0.json" "$GR_DIR/cpu1.json"
 if [ -n "${SY_PROFILE:-}" ]; then
   for v in "1 pv" "2 sv"; do
     set -- $v

@@ -34,13 +34,13 @@ t1=$(date +%s.%N)
 # The ssh client's CPU: `times` for this shell's children, before and after
 # (sshd's side has exited before any snapshot could see it).
 times >"$GR_DIR/times1"
-"$CPU" snap "$GR_NS" "$GR_DIR/cpu1.json"
+"$GR_PY" "$CPU" snap "$GR_NS" "$GR_DIR/cpu1.json"
 
 # georep's clock starts at the resume, after the snapshot above (a Python
 # process of about 0.1 s that is not part of the copy).
 tr=$(date +%s.%N)
 sy_write_conf started
-python3 - "$SB/big" "$BYTES" <<'PY' || gr_fail "the file never arrived complete"
+"$GR_PY" - "$SB/big" "$BYTES" <<'PY' || gr_fail "the file never arrived complete"
 import os, sys, time
 path, size = sys.argv[1], int(sys.argv[2])
 deadline = time.monotonic() + 600
@@ -54,7 +54,7 @@ while time.monotonic() < deadline:
 sys.exit(1)
 PY
 t2=$(date +%s.%N)
-"$CPU" snap "$GR_NS" "$GR_DIR/cpu2.json"
+"$GR_PY" "$CPU" snap "$GR_NS" "$GR_DIR/cpu2.json"
 GR_WAIT_S=120 gr_wait sy_field_is pending_data 0
 cmp -s "$PB/big" "$SB/big" || gr_fail "the secondary's copy differs from the primary's"
 
@@ -65,7 +65,7 @@ OFF=$((BYTES / 2 + 7 * 4096))
 t3=$(date +%s.%N)
 dd if=/dev/urandom of="$SY_PM/big" bs=4096 count=1 seek=$((OFF / 4096)) conv=notrunc status=none
 t4=$(date +%s.%N)
-python3 - "$PB/big" "$SB/big" "$OFF" <<'PY' || gr_fail "the overwrite never arrived"
+"$GR_PY" - "$PB/big" "$SB/big" "$OFF" <<'PY' || gr_fail "the overwrite never arrived"
 import sys, time
 p, s, off = sys.argv[1], sys.argv[2], int(sys.argv[3])
 def block(path):
@@ -85,7 +85,7 @@ sleep 2.5
 after=$(sy_status_field bytes_sent)
 cmp -s "$PB/big" "$SB/big" || gr_fail "the copies differ after the overwrite"
 
-python3 - "$BYTES" "$t0" "$t1" "$t2" "$t4" "$t5" "$before" "$after" "$tr" <<'PY'
+"$GR_PY" - "$BYTES" "$t0" "$t1" "$t2" "$t4" "$t5" "$before" "$after" "$tr" <<'PY'
 import sys
 size = int(sys.argv[1]); t0, t1, t2, t4, t5 = map(float, sys.argv[2:7]); b, a = int(sys.argv[7]), int(sys.argv[8])
 tr = float(sys.argv[9])
@@ -100,12 +100,12 @@ print("  4 KiB overwrite: %d bytes sent (%.1fx the 4096 payload; target < 65536:
       "%.3f s until on the secondary (target < 1 s: %s)" % (sent, sent / 4096.0,
       "MET" if sent < 65536 else "MISSED", t5 - t4, "MET" if t5 - t4 < 1 else "MISSED"))
 PY
-python3 - "$(tail -1 "$GR_DIR/times0")" "$(tail -1 "$GR_DIR/times1")" <<'PY'
+"$GR_PY" - "$(tail -1 "$GR_DIR/times0")" "$(tail -1 "$GR_DIR/times1")" <<'PY'
 import re, sys
 def secs(t):
     return sum(int(m) * 60 + float(x) for m, x in re.findall(r"(\d+)m([\d.]+)s", t))
 print("  CPU of the baseline's ssh client: %.2f s" % (secs(sys.argv[2]) - secs(sys.argv[1])))
 PY
 echo "  CPU of georep's copy, by process:"
-"$CPU" diff "$GR_DIR/cpu1.json" "$GR_DIR/cpu2.json"
+"$GR_PY" "$CPU" diff "$GR_DIR/cpu1.json" "$GR_DIR/cpu2.json"
 sy_stop_daemon TERM

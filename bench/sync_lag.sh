@@ -25,7 +25,7 @@ mkdir -p "$SY_PM/lag" "$SM/base" || gr_fail "mkdir"
 GR_WAIT_S=60 gr_wait test -d "$SM/lag" || gr_fail "the lag directory never reached the secondary"
 
 SB=$(gr_brick_path 2 s1)
-python3 - "$SY_PM/lag" "$SB/lag" "$SM/base" "$SB/base" "$N" <<'PY'
+"$GR_PY" - "$SY_PM/lag" "$SB/lag" "$SM/base" "$SB/base" "$N" <<'PY'
 import os, sys, time
 src, dst, bsrc, bdst, n = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 payload = b"x" * 100

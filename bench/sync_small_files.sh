@@ -20,7 +20,7 @@ SB=$(gr_brick_path 2 s1)
 GR_WAIT_S=60 gr_wait test -d "$SB/small" || gr_fail "directory never reached the secondary"
 
 t_write0=$(date +%s.%N)
-python3 - "$SY_PM/small" "$N" <<'PY' || gr_fail "writer failed"
+"$GR_PY" - "$SY_PM/small" "$N" <<'PY' || gr_fail "writer failed"
 import os, sys
 d, n = sys.argv[1], int(sys.argv[2])
 block = os.urandom(4096)
@@ -39,7 +39,7 @@ t_brick=$(sy_brick_completed_at "$SB/small" "$N" 4096) || gr_fail "files missing
 t_base0=$(date +%s.%N)
 sy_verify 1 >/dev/null || gr_fail "verifier disagreed on a second pass"
 t_base1=$(date +%s.%N)
-python3 - "$N" "$t_write0" "$t_end" "$t_brick" "$t_verify" "$t_base0" "$t_base1" "$GR_DIR/verify.json" <<'PY'
+"$GR_PY" - "$N" "$t_write0" "$t_end" "$t_brick" "$t_verify" "$t_base0" "$t_base1" "$GR_DIR/verify.json" <<'PY'
 import json, sys
 n = int(sys.argv[1]); w0, we, tb, tv, b0, b1 = map(float, sys.argv[2:8])
 v = json.load(open(sys.argv[8]))

@@ -161,7 +161,7 @@ sy_verify() {
 # the brick while the clock runs. It can only err late (a later change to a
 # file, say an xattr GlusterFS sets, moves its ctime on), never early.
 sy_brick_completed_at() {
-  python3 - "$1" "$2" "$3" <<'PY'
+  "$GR_PY" - "$1" "$2" "$3" <<'PY'
 import os, sys
 d, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 complete, newest = 0, 0
