@@ -225,6 +225,8 @@ void EncodeBody(const Message& m, std::string* out,
             w.Str(e.name);
             w.Id(e.gfid);
             w.U32(e.mode);
+            w.U64(e.size);
+            w.I64(e.mtime_ns);
           }
         } else {
           static_assert(kAlwaysFalse<T>, "every message type is encoded");
@@ -331,7 +333,7 @@ class Reader {
 constexpr size_t kMinOpSize = 1 + kIdSize;
 // Smallest encoding of an OpFailure: index, errno, empty message.
 constexpr size_t kMinFailureSize = 4 + 4 + kStrOverhead;
-constexpr size_t kMinListEntrySize = kStrOverhead + kIdSize + 4;
+constexpr size_t kMinListEntrySize = kStrOverhead + kIdSize + 4 + 8 + 8;
 
 bool DecodeOp(Reader* r, Op* out, BufferPool* buffers) {
   uint8_t type = r->U8("op type");
@@ -751,6 +753,8 @@ Status DecodeBody(std::string_view body, Message* out, ErrorCode* code, BufferPo
         e.name = r.Str("entry name", kMaxNameLength);
         e.gfid = r.Id("entry gfid");
         e.mode = r.U32("entry mode");
+        e.size = r.U64("entry size");
+        e.mtime_ns = r.I64("entry mtime");
         // The names become ops' names on the sender: the same rule as the
         // receiver's for entry names (one component, never a way out).
         if (r.ok() && (e.name.empty() || e.name == "." || e.name == ".." ||

@@ -21,7 +21,7 @@ using Gfid = std::array<uint8_t, 16>;
 // A volume id is a UUID, carried like a GFID (16 raw bytes).
 using Uuid = std::array<uint8_t, 16>;
 
-constexpr uint32_t kProtocolVersion = 4;
+constexpr uint32_t kProtocolVersion = 5;
 
 // ---- Framing ---------------------------------------------------------------
 // frame = u32 body length (LE) | u32 masked crc32c of the body (LE) | body
@@ -381,6 +381,11 @@ struct ListEntry {
   std::string name;  // never empty, ".", ".." or with '/' or NUL (a decoder error)
   Gfid gfid{};
   uint32_t mode = 0;  // with S_IF* type bits
+  // As the secondary's listing saw them (protocol 5): a resync's crawl skips
+  // the data of files whose copy has the primary's size and mtime
+  // (daemon/secondary_files.h).
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
   bool operator==(const ListEntry&) const = default;
 };
 

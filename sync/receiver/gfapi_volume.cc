@@ -518,6 +518,8 @@ Result<Volume::DirPage> GfapiVolume::ListDir(const Gfid& gfid, uint64_t cookie, 
       if (sp != nullptr && sp->st_mode != 0 && o != nullptr &&
           glfs_h_extract_handle(o, e.gfid.data(), GFAPI_HANDLE_LENGTH) >= 0) {
         e.mode = sp->st_mode;
+        e.size = static_cast<uint64_t>(sp->st_size);
+        e.mtime_ns = static_cast<int64_t>(sp->st_mtim.tv_sec) * 1000000000 + sp->st_mtim.tv_nsec;
         have = true;
       }
       glfs_free(xs);
@@ -534,6 +536,8 @@ Result<Volume::DirPage> GfapiVolume::ListDir(const Gfid& gfid, uint64_t cookie, 
       }
       e.gfid = a->gfid;
       e.mode = a->mode;
+      e.size = a->size;
+      e.mtime_ns = a->mtime_ns;
     }
     e.name = name;
     page.entries.push_back(std::move(e));

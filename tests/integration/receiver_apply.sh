@@ -130,21 +130,23 @@ EOF
 
 run_client "$W/script" "$W/out1"
 cat "$W/out1" >&2
-grep -q '^HELLO_OK version=4' "$W/out1" || gr_fail "no HELLO_OK"
+grep -q '^HELLO_OK version=5' "$W/out1" || gr_fail "no HELLO_OK"
 [ "$(grep -c "^ACK " "$W/out1")" = 3 ] ||
   gr_fail "expected 3 ACKs (entries, 4 data chunks in one batch, truncate + punch)"
 ! grep -q '^FAIL' "$W/out1" || gr_fail "ops failed on first application: $(grep '^FAIL' "$W/out1")"
 grep -q '^PONG 7$' "$W/out1" && grep -q '^BYE$' "$W/out1" && grep -q '^EXIT 0$' "$W/out1" ||
   gr_fail "session did not end cleanly"
 # The ACL came after the chmod: its mask (rw-) sets the group bits, as on Linux.
-# LIST (a resync's view of the secondary): every entry once with its GFID
-# and type, never "." / "..", never gfid-access's virtual .gfid.
+# LIST (a resync's view of the secondary): every entry once with its GFID,
+# type, size and mtime, never "." / "..", never gfid-access's virtual .gfid.
 grep -q "^LIST 00000000-0000-0000-0000-000000000001 err=0 eof=1 " "$W/out1" || gr_fail "no root listing"
 for want in "d $D 040755" "victim $F 0100664" "link $L 0120777" "fifo $P 010640" "big $BIG 0100644" "cdev $DEV 020600"; do
-  grep -qxF "ENTRY $want" "$W/out1" || gr_fail "root listing lacks '$want': $(grep '^ENTRY' "$W/out1")"
+  grep -qF "ENTRY $want size=" "$W/out1" || gr_fail "root listing lacks '$want': $(grep '^ENTRY' "$W/out1")"
 done
 grep -qE '^ENTRY (\.|\.\.|\.gfid) ' "$W/out1" && gr_fail "listing shows . .. or .gfid: $(grep '^ENTRY' "$W/out1")"
-grep -qxF "ENTRY sparse $S 0100600" "$W/out1" || gr_fail "d's listing lacks sparse"
+grep -qxF "ENTRY victim $F 0100664 size=12 mtime=1700000000123456789" "$W/out1" ||
+  gr_fail "the listing's size or mtime of victim is wrong: $(grep '^ENTRY victim' "$W/out1")"
+grep -qF "ENTRY sparse $S 0100600 size=8388609 " "$W/out1" || gr_fail "d's listing lacks sparse: $(grep '^ENTRY sparse' "$W/out1")"
 grep -q "^LIST $F err=ENOTDIR " "$W/out1" || gr_fail "listing a file did not say ENOTDIR"
 grep -q "^STAT $F err=0 mode=0100664 uid=2000 gid=2001 size=12 " "$W/out1" ||
   gr_fail "STAT reply wrong: $(grep '^STAT' "$W/out1")"

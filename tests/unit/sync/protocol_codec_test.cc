@@ -65,7 +65,7 @@ std::vector<Message> AllMessages() {
   all.push_back(Pong{99});
   all.push_back(Bye{});
   all.push_back(ListRequest{9, G(3), 12345});
-  all.push_back(ListReply{9, G(3), 0, 777, false, {{"a", G(4), 0100644}, {"dir", G(5), 040755}}});
+  all.push_back(ListReply{9, G(3), 0, 777, false, {{"a", G(4), 0100644, 5000, 1700000000123456789}, {"dir", G(5), 040755, 4096, -1}}});
   all.push_back(ListReply{10, G(3), ENOENT, 0, true, {}});
   return all;
 }
@@ -118,6 +118,8 @@ std::string ListReplyBody(const std::string& name, uint8_t eof = 1, uint32_t cou
   body += name;
   body.append(16, '\x02');   // entry gfid
   u32(0100644);
+  u64(4096);                 // size
+  u64(1700000000000000000);  // mtime_ns
   return body;
 }
 
@@ -129,6 +131,8 @@ TEST(ProtocolCodec, ListReplyWithAPlainNameDecodes) {
   const auto& reply = std::get<ListReply>(**r);
   ASSERT_EQ(reply.entries.size(), 1u);
   EXPECT_EQ(reply.entries[0].name, "file");
+  EXPECT_EQ(reply.entries[0].size, 4096u);
+  EXPECT_EQ(reply.entries[0].mtime_ns, 1700000000000000000);
   EXPECT_TRUE(reply.eof);
 }
 

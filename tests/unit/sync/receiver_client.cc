@@ -23,7 +23,7 @@
 //   removexattr GFID NAME
 //   stat GFID                       checksum GFID OFFSET LENGTH
 //   list GFID [COOKIE]              one page of a directory: "LIST <gfid> err=..
-//                                   eof=.. next=.. n=N" then "ENTRY <name> <gfid> <mode>"
+//                                   eof=.. next=.. n=N" then "ENTRY <name> <gfid> <mode> size=.. mtime=.."
 //   ping TOKEN                      bye
 //   rawframe HEX                    a frame with this body and a correct crc
 //   rawbytes HEX                    bytes as they are
@@ -136,7 +136,8 @@ void PrintReply(const Message& m) {
           for (const ListEntry& e : r.entries) {
             char mode[16];
             std::snprintf(mode, sizeof mode, "0%o", e.mode);
-            out << "\nENTRY " << PrintableName(e.name) << " " << GfidToString(e.gfid) << " " << mode;
+            out << "\nENTRY " << PrintableName(e.name) << " " << GfidToString(e.gfid) << " " << mode
+                << " size=" << e.size << " mtime=" << e.mtime_ns;
           }
         } else if constexpr (std::is_same_v<T, Pong>) {
           out << "PONG " << r.token;

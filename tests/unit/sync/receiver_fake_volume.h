@@ -88,7 +88,8 @@ class FakeVolume : public Volume {
     for (const auto& [name, g] : d->second.entries) {
       if (i++ < cookie) continue;
       if (page.entries.size() == max) break;
-      page.entries.push_back(protocol::ListEntry{name, g, inodes_[g].mode});
+      const Inode& n = inodes_[g];
+      page.entries.push_back(protocol::ListEntry{name, g, n.mode, n.data.size(), n.mtime_ns});
     }
     page.next_cookie = cookie + page.entries.size();
     page.eof = page.next_cookie >= d->second.entries.size();
