@@ -34,6 +34,8 @@ const std::vector<ConfigKey>& ConfigKeys() {
       {"keepalive_s", "10", KeyKind::kUnsigned, 1, 3600, "", "Idle time before a worker pings the receiver."},
       {"role_check_interval_s", "5", KeyKind::kUnsigned, 1, 3600, "", "How often Active/Passive roles among replica bricks are recomputed."},
       {"passive_lag_s", "60", KeyKind::kUnsigned, 0, 86400, "", "How far (seconds of journal time) a Passive brick's cursor stays behind what its replica set's Active brick has synced."},
+      {"resync_quick_check", "yes", KeyKind::kBool, 0, 0, "",
+       "yes: a resync (journal overflow) does not re-send the data of files whose secondary copy has the primary's size and mtime; no: it re-sends every file."},
       {"log_level", "info", KeyKind::kEnum, 0, 0, "debug info warning error", "georepd's log level for this session."},
   };
   return keys;

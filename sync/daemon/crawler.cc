@@ -175,4 +175,11 @@ Status BrickCrawler::Walk(const std::string& dir, const Gfid& dir_gfid, int dept
   return Status::Ok();
 }
 
+bool BrickHasFile(const std::string& brick_path, const Gfid& gfid) {
+  const std::string id = protocol::GfidToString(gfid);
+  const std::string handle = brick_path + "/.glusterfs/" + id.substr(0, 2) + "/" + id.substr(2, 2) + "/" + id;
+  struct stat st {};
+  return ::lstat(handle.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
 }  // namespace georep::daemon

@@ -60,4 +60,9 @@ class BrickCrawler {
 // Reads trusted.gfid of a brick path (no symlink following).
 Result<Gfid> ReadBrickGfid(const std::string& path);
 
+// For the GFID of a regular file: whether the brick holds it, i.e. its
+// GlusterFS handle .glusterfs/xx/yy/<gfid> exists. A DHT link-to file
+// counts (it shares its file's GFID).
+bool BrickHasFile(const std::string& brick_path, const Gfid& gfid);
+
 }  // namespace georep::daemon

@@ -134,6 +134,18 @@ Status Materializer::AddData(const PlanItem& item) {
     if (e == RangeSet::kToEof) send_size = true;
   }
 
+  // A resync's crawl: the secondary's copy already has this content when
+  // its size and mtime are the primary's (secondary_files.h). Its
+  // attributes may still differ: the SETATTR below goes anyway.
+  const bool whole_file = item.allocs.empty() && item.ranges.ranges().size() == 1 &&
+                          item.ranges.ranges().begin()->first == 0 &&
+                          item.ranges.ranges().begin()->second == RangeSet::kToEof;
+  if (secondary_files_ != nullptr && whole_file && secondary_files_->Matches(item.gfid, size, st->mtime_ns)) {
+    ++stats_.files_unchanged;
+    stats_.bytes_unchanged += size;
+    return EmitFinalAttrs(item, *st);
+  }
+
   for (const AllocRange& a : item.allocs) {
     GEOREP_RETURN_IF_ERROR(Emit(protocol::AllocateOp{item.gfid, a.keep_size, a.offset, a.length}));
   }
@@ -238,17 +250,21 @@ Status Materializer::AddData(const PlanItem& item) {
     GEOREP_RETURN_IF_ERROR(Emit(protocol::TruncateOp{item.gfid, final_size}));
   }
 
+  return EmitFinalAttrs(item, *st);
+}
+
+Status Materializer::EmitFinalAttrs(const PlanItem& item, const ObjectStat& st) {
   // Writing changed the secondary's times; send the primary's, plus any
   // attributes a metadata item handed over (final_attr_mask).
   protocol::SetattrOp attrs;
   attrs.gfid = item.gfid;
   attrs.mask = (protocol::kSetAtime | protocol::kSetMtime | item.final_attr_mask) &
                protocol::kSetattrKnownBits;
-  attrs.mode = st->mode & 07777;
-  attrs.uid = st->uid;
-  attrs.gid = st->gid;
-  attrs.atime_ns = st->atime_ns;
-  attrs.mtime_ns = st->mtime_ns;
+  attrs.mode = st.mode & 07777;
+  attrs.uid = st.uid;
+  attrs.gid = st.gid;
+  attrs.atime_ns = st.atime_ns;
+  attrs.mtime_ns = st.mtime_ns;
   return Emit(std::move(attrs));
 }
 

@@ -8,7 +8,9 @@
 // atime/mtime (writing changed them on the secondary). Metadata items become
 // one SetattrOp with the current values and a Setxattr/RemovexattrOp per
 // named attribute. Objects the primary no longer has are skipped (they were
-// deleted later; the delete is journaled and will follow).
+// deleted later; the delete is journaled and will follow). During a resync's
+// crawl, a file whose secondary copy is known to match (SetSecondaryFiles)
+// gets only the final SetattrOp.
 //
 // Batches: ops are appended to the open batch until the next op would push
 // its encoded body past `max_body` or its op count past `max_ops`; then the
@@ -23,6 +25,7 @@
 #include "common/status.h"
 #include "sync/daemon/data_source.h"
 #include "sync/daemon/plan.h"
+#include "sync/daemon/secondary_files.h"
 #include "sync/protocol/messages.h"
 
 namespace georep::daemon {
@@ -46,6 +49,10 @@ struct MaterializerStats {
   uint64_t items_skipped_gone = 0;  // objects deleted before they could be read
   uint64_t data_bytes = 0;          // DataOp payload produced
   uint64_t holes = 0;               // PunchHoleOps produced
+  // Whole-file data items whose secondary copy matched (SetSecondaryFiles):
+  // only their attributes were sent.
+  uint64_t files_unchanged = 0;
+  uint64_t bytes_unchanged = 0;
 };
 
 // The buffers of DATA payloads, reused between the reads of the
@@ -67,6 +74,11 @@ class Materializer {
   // Hands the open batch (if it has ops) to the sink.
   Status Flush();
   void SetLimits(const MaterializerLimits& limits) { limits_ = limits; }
+  // While set (a resync's crawl), a data item covering a whole file whose
+  // secondary copy `files` lists with the primary's current size and mtime
+  // sends no data, only the file's attributes (secondary_files.h). Not
+  // owned; nullptr ends it.
+  void SetSecondaryFiles(const SecondaryFiles* files) { secondary_files_ = files; }
   const MaterializerStats& stats() const { return stats_; }
   uint64_t next_batch_id() const { return next_batch_id_; }
   void set_next_batch_id(uint64_t id) { next_batch_id_ = id; }
@@ -75,9 +87,13 @@ class Materializer {
   Status Emit(protocol::Op op);
   Status AddData(const PlanItem& item);
   Status AddMeta(const PlanItem& item);
+  // The SETATTR that ends a data item: the primary's times, and the
+  // attributes of final_attr_mask.
+  Status EmitFinalAttrs(const PlanItem& item, const ObjectStat& st);
 
   DataSource* source_;
   MaterializerLimits limits_;
+  const SecondaryFiles* secondary_files_ = nullptr;
   BatchSink sink_;
   protocol::Batch open_;
   size_t open_size_ = 0;

@@ -155,6 +155,7 @@ Status SecondaryPruner::Run() {
         Result<Gfid> now = primary_->LookupName(dir, e.name);
         if (now.ok() && *now == e.gfid) {
           if (S_ISDIR(e.mode)) dirs.emplace_back(e.gfid, depth + 1);
+          if (S_ISREG(e.mode) && kept_file_) kept_file_(e);
           continue;
         }
         if (!now.ok() && now.status().code() != Code::kNotFound) {

@@ -18,7 +18,8 @@
 //     holds the name when it runs): kept and counted as unchecked. Nothing
 //     is removed on a guess.
 // A renamed object so loses its old name; the crawl gives it the new one
-// (and re-sends every file's content anyway). What another worker replays
+// (and sends a file's content unless the secondary kept it under a name
+// the primary still has: set_kept_file, secondary_files.h). What another worker replays
 // meanwhile stays consistent: the primary is asked after the secondary was
 // listed, so an entry removed here is one the primary no longer has, and a
 // later op that needs it finds it missing and is repaired from the primary.
@@ -61,6 +62,10 @@ class SecondaryPruner {
   // reported (indices into `ops`).
   using ApplyOps = std::function<Result<std::vector<protocol::OpFailure>>(std::vector<protocol::Op> ops)>;
   using StopCheck = std::function<bool()>;
+  // Told of every regular file kept on the secondary (same name and GFID on
+  // the primary), with the size and mtime the listing showed: the crawl's
+  // quick check (secondary_files.h).
+  using KeptFile = std::function<void(const protocol::ListEntry& file)>;
 
   static constexpr int kMaxDepth = 512;
   // Pages per directory: 1024 entries each, so ~100 million entries; a
@@ -78,6 +83,7 @@ class SecondaryPruner {
   // connection fails (the resync is retried as a whole).
   Status Run();
   const PruneStats& stats() const { return stats_; }
+  void set_kept_file(KeptFile f) { kept_file_ = std::move(f); }
 
  private:
   // Every entry of a secondary directory (all pages); ENOENT as kNotFound.
@@ -97,6 +103,7 @@ class SecondaryPruner {
   ListPage list_;
   ApplyOps apply_;
   StopCheck stop_;
+  KeptFile kept_file_;
   size_t max_ops_;
   std::vector<protocol::Op> pending_;
   // Stale directories whose RMDIR found them not empty, for another round.

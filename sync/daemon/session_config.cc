@@ -123,6 +123,7 @@ Result<SessionConfig> ParseSessionConfig(const std::string& text, const std::str
     else if (key == "window_max_records")
       st = ParseU32(key, value, 1, 1000000, err, &t.window_max_records);
     else if (key == "batch_fsync") st = ParseBool(key, value, err, &t.batch_fsync);
+    else if (key == "resync_quick_check") st = ParseBool(key, value, err, &t.resync_quick_check);
     else if (key == "faulty_after_failures")
       st = ParseU32(key, value, 1, 1000, err, &t.faulty_after_failures);
     else if (key == "backoff_initial_ms")

@@ -22,6 +22,9 @@
 //   role_check_interval_s  how often Active/Passive roles are recomputed [1, 3600]
 //   passive_lag_s          a Passive cursor stays this far behind the set's
 //                          sync mark (sync_mark.h)                  [0, 86400]
+//   resync_quick_check     yes|no: a resync's crawl skips the data of files
+//                          whose secondary copy has the primary's size and
+//                          mtime (secondary_files.h)
 //   log_level              debug|info|warning|error
 #pragma once
 
@@ -49,6 +52,7 @@ struct SyncTunables {
   uint32_t keepalive_s = 10;
   uint32_t role_check_interval_s = 5;
   uint32_t passive_lag_s = 60;
+  bool resync_quick_check = true;
   std::string log_level = "info";
   bool operator==(const SyncTunables&) const = default;
 };

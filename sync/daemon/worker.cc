@@ -20,6 +20,7 @@
 #include "sync/daemon/conflict.h"
 #include "sync/daemon/crawler.h"
 #include "sync/daemon/pruner.h"
+#include "sync/daemon/secondary_files.h"
 #include "sync/daemon/fs_util.h"
 #include "sync/daemon/gfapi_source.h"
 #include "sync/daemon/item_queue.h"
@@ -773,7 +774,10 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
   // ---- Resync, first step: remove what the primary no longer has ----------------------
   // Before anything else uses the connection, one request at a time
   // (pruner.h): the crawl that follows re-creates renamed objects under
-  // their new names only once their old names are gone.
+  // their new names only once their old names are gone. The listing also
+  // tells which of this brick's files the secondary already has as they
+  // are (secondary_files.h): the crawl sends only their attributes.
+  std::optional<SecondaryFiles> secondary_files;
   if (need_crawl && wstate.resync) {
     const milliseconds io_timeout(1000ll * cfg.tunables.ssh_timeout_s);
     // The reply to a request just sent: PONGs are skipped, anything else
@@ -851,6 +855,14 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
         &source, list_page, apply_ops,
         [&] { return stop_.load() || Generation() != generation; },
         std::min<size_t>(cfg.tunables.batch_max_ops, protocol::kMaxListEntries));
+    if (cfg.tunables.resync_quick_check) {
+      secondary_files.emplace();
+      // Every worker lists the whole volume; each keeps the files of its own
+      // brick only (a local stat per file, against a lookup on the primary).
+      pruner.set_kept_file([&](const protocol::ListEntry& f) {
+        if (BrickHasFile(brick, f.gfid)) (void)secondary_files->Add(f.gfid, f.size, f.mtime_ns);
+      });
+    }
     Status pruned = pruner.Run();
     const PruneStats& ps = pruner.stats();
     log::Info("worker", brick_id_ + ": resync prune " + (pruned.ok() ? "done" : "ended (" + pruned.ToString() + ")") +
@@ -861,6 +873,16 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
                             std::to_string(ps.unchecked) + " kept unchecked, " + std::to_string(ps.failed_ops) +
                             " removals refused");
     if (!pruned.ok()) return pruned.Annotate("resync prune");
+    if (secondary_files) {
+      secondary_files->Seal();
+      log::Info("worker", brick_id_ + ": resync: the secondary has " + std::to_string(secondary_files->size()) +
+                              " of this brick's files under their names; those whose size and mtime match "
+                              "the primary's are not re-sent" +
+                              (secondary_files->dropped() > 0
+                                   ? " (" + std::to_string(secondary_files->dropped()) + " more did not fit the index of " +
+                                         std::to_string(SecondaryFiles::kMaxFiles) + " and are re-sent)"
+                                   : std::string()));
+    }
     if (ps.unchecked > 0 || ps.failed_ops > 0) {
       std::lock_guard<std::mutex> lock(mu_);
       status_.last_failure = "resync of brick " + brick + ": " + std::to_string(ps.unchecked) +
@@ -914,13 +936,20 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
         BrickCrawler crawler(
             brick, [&](PlanItem item) { return mat.AddItem(item); },
             [&] { return producer_stop.load(); });
-        GEOREP_RETURN_IF_ERROR(crawler.Run());
-        GEOREP_RETURN_IF_ERROR(mat.Flush());
+        if (secondary_files) mat.SetSecondaryFiles(&*secondary_files);
+        Status crawled = crawler.Run();
+        if (crawled.ok()) crawled = mat.Flush();
+        mat.SetSecondaryFiles(nullptr);
+        GEOREP_RETURN_IF_ERROR(crawled);
         const CrawlStats& cs = crawler.stats();
         log::Info("worker", brick_id_ + ": crawl queued " + std::to_string(cs.dirs) + " dirs, " +
                                 std::to_string(cs.files) + " files, " + std::to_string(cs.others) +
                                 " others, " + std::to_string(cs.links) + " extra links (" +
-                                std::to_string(cs.skipped) + " skipped)");
+                                std::to_string(cs.skipped) + " skipped)" +
+                                (secondary_files ? "; " + std::to_string(mat.stats().files_unchanged) +
+                                                       " files (" + std::to_string(mat.stats().bytes_unchanged) +
+                                                       " bytes) unchanged on the secondary, data not re-sent"
+                                                 : std::string()));
         // Journal records up to here may describe changes the crawl has
         // already copied: the secondary is ahead of them.
         if (auto end = JournalEnd(brick); end.ok()) {

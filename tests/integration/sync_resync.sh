@@ -12,6 +12,9 @@
 # existing file. The primary has two bricks and both journals overflow, so
 # two workers resync at once and each prunes the whole volume: the prune
 # must keep what the other brick holds and cope with the other's removals.
+# Files the secondary already has as they are (same GFID, size and mtime)
+# are not re-sent (resync_quick_check): 20 files of 64 KiB stay as they
+# were, one of the same size is rewritten in the gap and must be re-sent.
 set -u
 source "$(dirname "$0")/sync_lib.sh"
 
@@ -40,6 +43,10 @@ mkdir "$P/d" && echo keep >"$P/d/keep" && echo gone >"$P/d/gone" && echo renamed
   ln "$P/d/hl1" "$P/d/hl2" && echo victim >"$P/d/victim" && echo over >"$P/d/over-src" &&
   mkdir "$P/d/bulk" "$P/d/many" || gr_fail "writing through the primary's mount failed"
 for ((i = 0; i < 1100; i++)); do : >"$P/d/bulk/b$i" && : >"$P/d/many/m$i" || gr_fail "file $i"; done
+mkdir "$P/d/data" || gr_fail "mkdir data"
+for ((i = 0; i < 20; i++)); do
+  head -c 65536 /dev/urandom >"$P/d/data/f$i" || gr_fail "data file $i"
+done
 sy_verify 120 --quiet || gr_fail "the secondary did not converge before the gap"
 
 # georepd down for a while (a paused worker keeps its journal segment open
@@ -49,6 +56,8 @@ rm "$P/d/gone" && mv "$P/d/old-name" "$P/d/new-name" && echo changed >"$P/d/keep
   echo new >"$P/d/created-in-gap" && mv "$P/d/olddir" "$P/d/newdir" && mv "$P/d/hl1" "$P/d/hl3" &&
   mv "$P/d/over-src" "$P/d/victim" && rm -r "$P/d/bulk" || gr_fail "changing the primary in the gap failed"
 for ((i = 0; i < 1100; i += 3)); do rm "$P/d/many/m$i" || gr_fail "rm m$i"; done
+# Same size, new content: its mtime moves, so the crawl must send it.
+head -c 4096 /dev/urandom | dd of="$P/d/data/f7" bs=4096 seek=3 conv=notrunc status=none || gr_fail "rewrite f7"
 # ~3 KB symlink records: 1000 of them, spread over both bricks, fill more
 # than the 1MB cap of each.
 target=$(printf 't%.0s' {1..3000})
@@ -89,6 +98,20 @@ for line in "${prunes[@]}"; do
   unlinked=$((unlinked + n))
 done
 ((unlinked >= 1473)) || gr_fail "the prunes unlinked $unlinked stale names, fewer than the gap's 1473"
+# The crawls re-sent only what differs: unchanged are the 19 data files
+# and the 733 files left in many/ (empty, but judged all the same) and hl2
+# (hl3 now); not data/f7, keep, or what the prune removed.
+mapfile -t crawls < <(grep "unchanged on the secondary, data not re-sent" "$SY_LOG")
+[ "${#crawls[@]}" = 2 ] || gr_fail "expected one crawl summary per brick with the quick check, georepd logged ${#crawls[@]}"
+same=0 same_bytes=0
+for line in "${crawls[@]}"; do
+  gr_log "georepd: ${line#*: }"
+  n=$(sed -n 's/.*; \([0-9]*\) files (\([0-9]*\) bytes) unchanged.*/\1/p' <<<"$line")
+  b=$(sed -n 's/.*; \([0-9]*\) files (\([0-9]*\) bytes) unchanged.*/\2/p' <<<"$line")
+  same=$((same + n)) same_bytes=$((same_bytes + b))
+done
+[ "$same" = 753 ] && [ "$same_bytes" = $((19 * 65536 + 3)) ] ||
+  gr_fail "the crawls skipped $same files ($same_bytes bytes); expected 753 (19 x 65536 + 3 bytes)"
 
 # Everything converges: what the gap created, changed, deleted and renamed.
 sy_verify 60 || gr_fail "georep verify still finds differences after the resync"

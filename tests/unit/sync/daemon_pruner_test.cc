@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "sync/receiver/applier.h"
 #include "tests/unit/sync/receiver_fake_volume.h"
@@ -70,6 +71,7 @@ class PrunerTest : public ::testing::Test {
           return ack.failures;
         },
         [this] { return stop_; }, max_ops);
+    pruner.set_kept_file([this](const protocol::ListEntry& f) { kept_files_.push_back(f); });
     Status st = pruner.Run();
     stats_ = pruner.stats();
     return st;
@@ -79,6 +81,7 @@ class PrunerTest : public ::testing::Test {
   receiver::Applier applier_{&vol_};
   FakePrimary primary_;
   PruneStats stats_;
+  std::vector<protocol::ListEntry> kept_files_;
   int lists_ = 0;
   int batches_ = 0;
   // The secondary's listing, as the receiver answers it; tests may replace it.
@@ -106,6 +109,27 @@ TEST_F(PrunerTest, DeletedFileIsUnlinkedAndEverythingThePrimaryHasIsKept) {
   EXPECT_EQ(stats_.unlinked, 2u);
   EXPECT_EQ(stats_.entries_checked, 5u);
   EXPECT_EQ(stats_.failed_ops, 0u);
+}
+
+// The crawl's quick check (secondary_files.h) learns of every regular file
+// kept, with the size and mtime the listing showed; never of a stale one.
+TEST_F(PrunerTest, KeptFilesAreReportedWithTheirSizeAndMtime) {
+  Make(kRoot, "keep", G(1), false, true);
+  Make(kRoot, "gone", G(2), false, false);
+  Make(kRoot, "d", G(3), true, true);
+  Make(G(3), "x", G(4), false, true);
+  ASSERT_TRUE(vol_.Write(G(4), 0, std::string(5000, 'x')).ok());
+  protocol::SetattrOp times{G(4), protocol::kSetMtime, 0, 0, 0, 0, 1700000000000000042};
+  ASSERT_TRUE(applier_.ApplyOp(times).ok());
+  ASSERT_TRUE(Prune().ok());
+  ASSERT_EQ(kept_files_.size(), 2u);
+  std::map<Gfid, protocol::ListEntry> by_gfid;
+  for (const auto& f : kept_files_) by_gfid[f.gfid] = f;
+  ASSERT_EQ(by_gfid.count(G(1)), 1u);
+  ASSERT_EQ(by_gfid.count(G(4)), 1u);
+  EXPECT_EQ(by_gfid[G(4)].size, 5000u);
+  EXPECT_EQ(by_gfid[G(4)].mtime_ns, 1700000000000000042);
+  EXPECT_EQ(by_gfid.count(G(2)), 0u) << "a stale file is removed, not reported";
 }
 
 TEST_F(PrunerTest, RenamedFileLosesItsOldNameForTheCrawlToRecreate) {
