@@ -155,6 +155,19 @@ TEST(Materializer, HolesStayHolesAndDataIsSentOnlyForExtents) {
   EXPECT_EQ(m.stats().data_bytes, 60u);
 }
 
+// What a resync's prune listed on the secondary: (GFID, size, mtime) each.
+struct Listed {
+  Gfid gfid;
+  uint64_t size;
+  int64_t mtime_ns;
+};
+SecondaryFiles SecondaryWith(std::initializer_list<Listed> files) {
+  SecondaryFiles s;
+  for (const Listed& f : files) EXPECT_TRUE(s.Add(f.gfid, f.size, f.mtime_ns));
+  s.Seal();
+  return s;
+}
+
 // A resync's crawl: the secondary's copy has the primary's size and mtime,
 // so only the attributes go (secondary_files.h).
 TEST(Materializer, ResyncCrawlSendsOnlyAttributesOfAnUnchangedCopy) {
@@ -162,9 +175,7 @@ TEST(Materializer, ResyncCrawlSendsOnlyAttributesOfAnUnchangedCopy) {
   FakeObject& o = RegularFile(&src, G(1), 3 * 1024 * 1024, 0640);
   o.st.mtime_ns = 1700000000000000001;
   o.extents[0] = std::string(3 * 1024 * 1024, 'u');
-  SecondaryFiles secondary;
-  ASSERT_TRUE(secondary.Add(G(1), o.st.size, o.st.mtime_ns));
-  secondary.Seal();
+  const SecondaryFiles secondary = SecondaryWith({{G(1), o.st.size, o.st.mtime_ns}});
   Collected c;
   Materializer m = Make(&src, &c);
   m.SetSecondaryFiles(&secondary);
@@ -187,10 +198,9 @@ TEST(Materializer, ResyncCrawlSendsDataWhenSizeOrMtimeDiffersOrTheFileIsUnlisted
     o.st.mtime_ns = 5000;
     o.extents[0] = std::string(4096, 'v');
   }
-  SecondaryFiles secondary;
-  ASSERT_TRUE(secondary.Add(G(1), 4096, 4999));  // written in the lost interval
-  ASSERT_TRUE(secondary.Add(G(2), 4000, 5000));  // size differs
-  secondary.Seal();                              // G(3): not on the secondary
+  // G(1) was written in the lost interval, G(2)'s size differs, G(3) is
+  // not on the secondary.
+  const SecondaryFiles secondary = SecondaryWith({{G(1), 4096, 4999}, {G(2), 4000, 5000}});
   Collected c;
   Materializer m = Make(&src, &c);
   m.SetSecondaryFiles(&secondary);
@@ -208,9 +218,7 @@ TEST(Materializer, JournaledRangesAreSentEvenWhenTheCopyLooksUnchanged) {
   FakeSource src;
   FakeObject& o = RegularFile(&src, G(1), 8192);
   o.extents[0] = std::string(8192, 'w');
-  SecondaryFiles secondary;
-  ASSERT_TRUE(secondary.Add(G(1), o.st.size, o.st.mtime_ns));
-  secondary.Seal();
+  const SecondaryFiles secondary = SecondaryWith({{G(1), o.st.size, o.st.mtime_ns}});
   Collected c;
   Materializer m = Make(&src, &c);
   m.SetSecondaryFiles(&secondary);
