@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
@@ -57,6 +58,18 @@ class DataSource {
   // Used to tell a stale secondary entry from a replay of history.
   virtual Result<protocol::Gfid> LookupName(const protocol::Gfid& parent,
                                             const std::string& name) = 0;
+  // Every name of directory `dir` with the GFID it refers to, from one pass
+  // of readdirplus: a cheap first answer for many names at once (a page of
+  // entries per round trip instead of a lookup each). Not authoritative: a
+  // name renamed while the pass ran may be missing, and an entry listed
+  // without its inode is left out, so a name missing here or holding
+  // another GFID must be confirmed with LookupName. kNotFound when the
+  // directory is gone; kResourceExhausted past kMaxListedNames. Sources
+  // that cannot list answer kFailedPrecondition (callers then look up).
+  static constexpr size_t kMaxListedNames = 10'000'000;
+  virtual Result<std::unordered_map<std::string, protocol::Gfid>> ListNames(const protocol::Gfid& dir) {
+    return Status(Code::kFailedPrecondition, "listing " + protocol::GfidToString(dir) + " is not supported");
+  }
 };
 
 }  // namespace georep::daemon

@@ -356,4 +356,48 @@ Result<protocol::Gfid> GfapiSource::LookupName(const protocol::Gfid& parent,
   return g;
 }
 
+Result<std::unordered_map<std::string, protocol::Gfid>> GfapiSource::ListNames(const protocol::Gfid& dir) {
+  const std::string gs = protocol::GfidToString(dir);
+  Handle h(vol_->fs(), dir);
+  if (h.get() == nullptr) return GfapiError(h.err(), "lookup gfid " + gs);
+  glfs_fd_t* fd = glfs_h_opendir(vol_->fs(), h.get());
+  if (fd == nullptr) return GfapiError(errno, "opendir " + gs);
+  struct Closer {
+    glfs_fd_t* fd;
+    ~Closer() { glfs_closedir(fd); }
+  } closer{fd};
+  std::unordered_map<std::string, protocol::Gfid> names;
+  // Bounded: kMaxListedNames entries, then the caller looks names up.
+  for (;;) {
+    glfs_xreaddirp_stat_t* xs = nullptr;
+    struct dirent de {};
+    struct dirent* res = nullptr;
+    errno = 0;
+    const int got = glfs_xreaddirplus_r(fd, GFAPI_XREADDIRP_HANDLE, &xs, &de, &res);
+    if (got < 0) {
+      const int err = errno;
+      if (xs != nullptr) glfs_free(xs);
+      return GfapiError(err, "readdir " + gs);
+    }
+    if (res == nullptr) {
+      if (xs != nullptr) glfs_free(xs);
+      return names;
+    }
+    protocol::Gfid g{};
+    bool have = false;
+    if (xs != nullptr) {
+      glfs_object* o = (got & GFAPI_XREADDIRP_HANDLE) != 0 ? glfs_xreaddirplus_get_object(xs) : nullptr;
+      have = o != nullptr && glfs_h_extract_handle(o, g.data(), GFAPI_HANDLE_LENGTH) >= 0;
+      glfs_free(xs);
+    }
+    const std::string name = de.d_name;
+    if (!have || name == "." || name == "..") continue;
+    if (names.size() >= kMaxListedNames) {
+      return Status(Code::kResourceExhausted, "directory " + gs + " has more than " +
+                                                  std::to_string(kMaxListedNames) + " names");
+    }
+    names.emplace(name, g);
+  }
+}
+
 }  // namespace georep::daemon

@@ -61,6 +61,7 @@ class GfapiSource : public DataSource {
   Result<std::vector<std::string>> ListXattrs(const protocol::Gfid& gfid) override;
   Result<std::string> ReadLink(const protocol::Gfid& gfid) override;
   Result<protocol::Gfid> LookupName(const protocol::Gfid& parent, const std::string& name) override;
+  Result<std::unordered_map<std::string, protocol::Gfid>> ListNames(const protocol::Gfid& dir) override;
 
  private:
   GfapiVolume* vol_;

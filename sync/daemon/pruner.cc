@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <deque>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -144,6 +145,17 @@ Status SecondaryPruner::Run() {
     }
     ++stats_.dirs_listed;
     const bool root = dir == protocol::RootGfid();
+    // The primary's names of this directory, listed after the secondary's:
+    // an entry found there with the same GFID is kept without a lookup of
+    // its own. Anything else (missing, another GFID, no listing at all) is
+    // looked up by name, which alone decides that an entry is stale.
+    Result<std::unordered_map<std::string, Gfid>> primary_names =
+        entries->empty() ? Result<std::unordered_map<std::string, Gfid>>(std::unordered_map<std::string, Gfid>())
+                         : primary_->ListNames(dir);
+    if (!primary_names.ok() && primary_names.status().code() != Code::kFailedPrecondition) {
+      log::Debug("prune", "listing " + GfidToString(dir) + " on the primary failed (" +
+                              primary_names.status().ToString() + "): every entry is looked up");
+    }
     for (const protocol::ListEntry& e : *entries) {
       if (root && SkippedAtRoot(e.name)) continue;
       if (stop_()) return Status(Code::kAborted, "prune stopped");
@@ -152,7 +164,18 @@ Status SecondaryPruner::Run() {
       if (!protocol::IsNullGfid(e.gfid)) {
         // The primary is asked after the secondary was listed: whatever it
         // says is at least as new as what the secondary showed.
-        Result<Gfid> now = primary_->LookupName(dir, e.name);
+        Result<Gfid> now = Status(Code::kNotFound, "");
+        if (primary_names.ok()) {
+          auto listed = primary_names->find(e.name);
+          if (listed != primary_names->end() && listed->second == e.gfid) {
+            now = listed->second;
+            ++stats_.confirmed_by_listing;
+          }
+        }
+        if (!now.ok()) {
+          ++stats_.primary_lookups;
+          now = primary_->LookupName(dir, e.name);
+        }
         if (now.ok() && *now == e.gfid) {
           if (S_ISDIR(e.mode)) dirs.emplace_back(e.gfid, depth + 1);
           if (S_ISREG(e.mode) && kept_file_) kept_file_(e);

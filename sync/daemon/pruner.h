@@ -2,11 +2,13 @@
 //
 // When a brick's journal drops records a session has not synced (its size
 // cap), the deletions and renames among them are lost with them. The crawl
-// that follows re-sends everything the primary has, but it cannot know what
+// that follows sends everything the primary has, but it cannot know what
 // the secondary still has that the primary no longer does. The pruner finds
 // that: it lists the secondary's directories (LIST_REQUEST), from the root
-// down, and asks the primary volume (a lookup by name, which sees every
-// brick) about each entry:
+// down, and asks the primary volume about each entry: first the primary's
+// own listing of that directory (DataSource::ListNames, a page of names per
+// round trip), then, for an entry not found there with the same GFID, a
+// lookup by name, which sees every brick and alone decides:
 //   * the primary has the same name with the same GFID: kept; a directory is
 //     listed in turn;
 //   * the name is gone on the primary, or names another GFID: the entry is
@@ -47,6 +49,10 @@ namespace georep::daemon {
 struct PruneStats {
   uint64_t dirs_listed = 0;
   uint64_t entries_checked = 0;
+  // How entries with a GFID were checked against the primary: found in its
+  // listing of the same directory, or looked up by name one by one.
+  uint64_t confirmed_by_listing = 0;
+  uint64_t primary_lookups = 0;
   // As the receiver acknowledged them (a name already gone counts too).
   uint64_t unlinked = 0;       // stale non-directories
   uint64_t dirs_removed = 0;   // stale directories (their contents are in `unlinked` and here)

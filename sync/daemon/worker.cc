@@ -868,7 +868,9 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
     log::Info("worker", brick_id_ + ": resync prune " + (pruned.ok() ? "done" : "ended (" + pruned.ToString() + ")") +
                             " in " + std::to_string(std::chrono::duration_cast<milliseconds>(Clock::now() - t_prune).count()) +
                             " ms: " + std::to_string(ps.dirs_listed) + " directories listed, " +
-                            std::to_string(ps.entries_checked) + " entries checked, " + std::to_string(ps.unlinked) +
+                            std::to_string(ps.entries_checked) + " entries checked (" +
+                            std::to_string(ps.confirmed_by_listing) + " found in the primary's listing, " +
+                            std::to_string(ps.primary_lookups) + " looked up by name), " + std::to_string(ps.unlinked) +
                             " stale names unlinked, " + std::to_string(ps.dirs_removed) + " stale directories removed, " +
                             std::to_string(ps.unchecked) + " kept unchecked, " + std::to_string(ps.failed_ops) +
                             " removals refused");

@@ -91,9 +91,17 @@ for line in "${prunes[@]}"; do gr_log "georepd: ${line#*: }"; done
 # victim (its name holds over-src's GFID now), 367 of many/, bulk's 1100
 # files and olddir/sub/x (1473 names) and bulk, olddir and olddir/sub;
 # what one prune removed first the other may not find any more.
+# The primary's listings answer for the names it kept (733 in many/, 20 in
+# data/, ...); only the names they did not show were looked up one by one
+# (the stale ones: 367 in many/ and 7 more; what the other prune removed
+# first is not listed at all).
 unlinked=0
 for line in "${prunes[@]}"; do
   grep -q " 0 kept unchecked, 0 removals refused" <<<"$line" || gr_fail "a prune kept or failed entries: $line"
+  listed=$(sed -n "s/.* (\([0-9]*\) found in the primary's listing, \([0-9]*\) looked up by name).*/\1/p" <<<"$line")
+  looked=$(sed -n "s/.* (\([0-9]*\) found in the primary's listing, \([0-9]*\) looked up by name).*/\2/p" <<<"$line")
+  [ -n "$listed" ] && ((listed >= 750 && looked <= 374)) ||
+    gr_fail "a prune looked up more names than were stale ($looked, at most 374) or found too few in listings ($listed): $line"
   n=$(sed -n 's/.* \([0-9]*\) stale names unlinked.*/\1/p' <<<"$line")
   unlinked=$((unlinked + n))
 done

@@ -9,7 +9,9 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -30,7 +32,12 @@ class FakePrimary : public DataSource {
  public:
   std::map<std::pair<Gfid, std::string>, Gfid> names;
   bool unreachable = false;
+  bool can_list = true;
+  // Names the primary's listing leaves out although they exist (renamed
+  // while the listing ran, or returned without their inode).
+  std::set<std::string> unlisted;
   int lookups = 0;
+  int lists = 0;
 
   void Put(const Gfid& parent, const std::string& name, const Gfid& g) { names[{parent, name}] = g; }
   Result<ObjectStat> Stat(const Gfid&) override { return Status(Code::kNotFound, "not used"); }
@@ -46,6 +53,16 @@ class FakePrimary : public DataSource {
     auto it = names.find({parent, name});
     if (it == names.end()) return Status(Code::kNotFound, "no such name");
     return it->second;
+  }
+  Result<std::unordered_map<std::string, Gfid>> ListNames(const Gfid& dir) override {
+    ++lists;
+    if (unreachable) return Status(Code::kUnavailable, "brick down");
+    if (!can_list) return DataSource::ListNames(dir);
+    std::unordered_map<std::string, Gfid> out;
+    for (const auto& [key, g] : names) {
+      if (key.first == dir && unlisted.count(key.second) == 0) out.emplace(key.second, g);
+    }
+    return out;
   }
 };
 
@@ -132,6 +149,39 @@ TEST_F(PrunerTest, KeptFilesAreReportedWithTheirSizeAndMtime) {
   EXPECT_EQ(by_gfid.count(G(2)), 0u) << "a stale file is removed, not reported";
 }
 
+// The primary's listing of a directory answers for most of its names at
+// once; only the names it does not show with the same GFID are looked up,
+// and only a lookup decides that an entry is stale.
+TEST_F(PrunerTest, NamesThePrimaryListsAreKeptWithoutALookupEach) {
+  for (uint32_t i = 0; i < 50; ++i) Make(kRoot, "f" + std::to_string(i), G(100 + i), false, true);
+  Make(kRoot, "gone", G(2), false, false);
+  ASSERT_TRUE(Prune().ok());
+  EXPECT_EQ(stats_.confirmed_by_listing, 50u);
+  EXPECT_EQ(stats_.primary_lookups, 1u);
+  EXPECT_EQ(primary_.lookups, 1);
+  EXPECT_FALSE(OnSecondary(kRoot, "gone"));
+  EXPECT_TRUE(OnSecondary(kRoot, "f49"));
+}
+
+TEST_F(PrunerTest, ANameMissingFromThePrimarysListingIsLookedUpNotRemoved) {
+  Make(kRoot, "moving", G(1), false, true);
+  primary_.unlisted.insert("moving");
+  ASSERT_TRUE(Prune().ok());
+  EXPECT_TRUE(OnSecondary(kRoot, "moving"));
+  EXPECT_EQ(stats_.primary_lookups, 1u);
+  EXPECT_EQ(stats_.unlinked, 0u);
+}
+
+TEST_F(PrunerTest, APrimaryThatCannotListIsAskedNameByName) {
+  Make(kRoot, "keep", G(1), false, true);
+  Make(kRoot, "gone", G(2), false, false);
+  primary_.can_list = false;
+  ASSERT_TRUE(Prune().ok());
+  EXPECT_EQ(stats_.primary_lookups, 2u);
+  EXPECT_TRUE(OnSecondary(kRoot, "keep"));
+  EXPECT_FALSE(OnSecondary(kRoot, "gone"));
+}
+
 TEST_F(PrunerTest, RenamedFileLosesItsOldNameForTheCrawlToRecreate) {
   Make(kRoot, "old-name", G(6), false, false);
   primary_.Put(kRoot, "new-name", G(6));
@@ -161,8 +211,10 @@ TEST_F(PrunerTest, StaleDirectoryIsRemovedWithEverythingBelowIt) {
   EXPECT_EQ(stats_.dirs_removed, 2u);
   EXPECT_EQ(stats_.unlinked, 2u);
   EXPECT_EQ(stats_.failed_ops, 0u);
-  // Below a stale directory nothing is asked of the primary.
-  EXPECT_EQ(primary_.lookups, 2);
+  // Below a stale directory nothing is asked of the primary: it lists the
+  // root, where "keep" is found, and looks up "t", which is not.
+  EXPECT_EQ(primary_.lists, 1);
+  EXPECT_EQ(primary_.lookups, 1);
 }
 
 TEST_F(PrunerTest, StaleDirectoryRefilledMeanwhileIsEmptiedAgain) {
