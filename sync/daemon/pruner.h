@@ -36,8 +36,10 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -62,8 +64,12 @@ struct PruneStats {
 
 class SecondaryPruner {
  public:
-  // One page of a secondary directory, from `cookie` (LIST_REQUEST/REPLY).
-  using ListPage = std::function<Result<protocol::ListReply>(const protocol::Gfid& dir, uint64_t cookie)>;
+  // A page of each of several secondary directories, each from its cookie
+  // (LIST_REQUEST/REPLY): all requests are sent before the first reply is
+  // awaited, so a group of directories costs one round trip, not one each.
+  // The replies come in the order of the requests; an error fails them all.
+  using PageRequest = std::pair<protocol::Gfid, uint64_t>;
+  using ListPages = std::function<Result<std::vector<protocol::ListReply>>(const std::vector<PageRequest>& pages)>;
   // Applies ops on the secondary in order; the failures the receiver
   // reported (indices into `ops`).
   using ApplyOps = std::function<Result<std::vector<protocol::OpFailure>>(std::vector<protocol::Op> ops)>;
@@ -80,8 +86,12 @@ class SecondaryPruner {
   // Times a stale directory is emptied and removed before its ENOTEMPTY
   // counts as a failure.
   static constexpr int kRmdirAttempts = 3;
+  // Directories whose first pages are asked for together (one round trip
+  // over the SSH link, which a WAN makes the prune's main cost). Memory:
+  // this many pages of 1024 entries, plus one directory listed whole.
+  static constexpr size_t kListsInFlight = 16;
 
-  SecondaryPruner(DataSource* primary, ListPage list, ApplyOps apply, StopCheck stop, size_t max_ops)
+  SecondaryPruner(DataSource* primary, ListPages list, ApplyOps apply, StopCheck stop, size_t max_ops)
       : primary_(primary), list_(std::move(list)), apply_(std::move(apply)), stop_(std::move(stop)),
         max_ops_(max_ops < 1 ? 1 : max_ops) {}
 
@@ -94,6 +104,11 @@ class SecondaryPruner {
  private:
   // Every entry of a secondary directory (all pages); ENOENT as kNotFound.
   Result<std::vector<protocol::ListEntry>> ListAll(const protocol::Gfid& dir);
+  // The same, given the directory's first page (already asked for).
+  Result<std::vector<protocol::ListEntry>> ListRest(const protocol::Gfid& dir, protocol::ListReply first);
+  // Compares one listed directory of both sides (Run's loop body).
+  Status CheckDirectory(const protocol::Gfid& dir, int depth, std::vector<protocol::ListEntry> entries,
+                        std::deque<std::pair<protocol::Gfid, int>>* dirs);
   // Queues the removal of the stale entry `entry` of `parent`: an UNLINK,
   // or for a directory RemoveTree. An entry listed without a GFID is kept
   // and counted as unchecked (an UNLINK without one removes whatever holds
@@ -106,7 +121,7 @@ class SecondaryPruner {
   Status Flush();
 
   DataSource* primary_;
-  ListPage list_;
+  ListPages list_;
   ApplyOps apply_;
   StopCheck stop_;
   KeptFile kept_file_;

@@ -808,24 +808,36 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
       }
     };
     uint64_t next_request = 1;
-    auto list_page = [&](const protocol::Gfid& dir, uint64_t cookie) -> Result<protocol::ListReply> {
-      protocol::ListRequest req;
-      req.request_id = next_request++;
-      req.gfid = dir;
-      req.cookie = cookie;
-      GEOREP_RETURN_IF_ERROR(send(req, nullptr));
-      protocol::ListReply reply;
-      GEOREP_RETURN_IF_ERROR(await_reply([&](protocol::Message& m) -> Result<bool> {
-        auto* r = std::get_if<protocol::ListReply>(&m);
-        if (r == nullptr) return false;
-        if (r->request_id != req.request_id || r->gfid != dir) {
-          return Status(Code::kAborted, "receiver answered list request " + std::to_string(req.request_id) +
-                                            " with reply " + std::to_string(r->request_id));
-        }
-        reply = std::move(*r);
-        return true;
-      }));
-      return reply;
+    // All requests go out before the first reply is read: the receiver
+    // answers them in order, and a group of directories costs one round
+    // trip (pruner.h, kListsInFlight).
+    auto list_pages = [&](const std::vector<SecondaryPruner::PageRequest>& pages)
+        -> Result<std::vector<protocol::ListReply>> {
+      std::vector<protocol::ListRequest> sent;
+      sent.reserve(pages.size());
+      for (const auto& [dir, cookie] : pages) {
+        protocol::ListRequest req;
+        req.request_id = next_request++;
+        req.gfid = dir;
+        req.cookie = cookie;
+        GEOREP_RETURN_IF_ERROR(send(req, nullptr));
+        sent.push_back(req);
+      }
+      std::vector<protocol::ListReply> replies;
+      replies.reserve(sent.size());
+      for (const protocol::ListRequest& req : sent) {
+        GEOREP_RETURN_IF_ERROR(await_reply([&](protocol::Message& m) -> Result<bool> {
+          auto* r = std::get_if<protocol::ListReply>(&m);
+          if (r == nullptr) return false;
+          if (r->request_id != req.request_id || r->gfid != req.gfid) {
+            return Status(Code::kAborted, "receiver answered list request " + std::to_string(req.request_id) +
+                                              " with reply " + std::to_string(r->request_id));
+          }
+          replies.push_back(std::move(*r));
+          return true;
+        }));
+      }
+      return replies;
     };
     uint64_t next_prune_batch = uint64_t{3} << 61;  // apart from the producer's and repairs' ids
     auto apply_ops = [&](std::vector<protocol::Op> ops) -> Result<std::vector<protocol::OpFailure>> {
@@ -852,7 +864,7 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
     const auto t_prune = Clock::now();
     log::Info("worker", brick_id_ + ": resync: removing from the secondary what the primary no longer has");
     SecondaryPruner pruner(
-        &source, list_page, apply_ops,
+        &source, list_pages, apply_ops,
         [&] { return stop_.load() || Generation() != generation; },
         std::min<size_t>(cfg.tunables.batch_max_ops, protocol::kMaxListEntries));
     if (cfg.tunables.resync_quick_check) {

@@ -79,7 +79,17 @@ class PrunerTest : public ::testing::Test {
 
   Status Prune(size_t max_ops = 100) {
     SecondaryPruner pruner(
-        &primary_, list_,
+        &primary_,
+        [this](const std::vector<SecondaryPruner::PageRequest>& pages) -> Result<std::vector<protocol::ListReply>> {
+          ++list_rounds_;
+          std::vector<protocol::ListReply> replies;
+          for (const auto& [dir, cookie] : pages) {
+            Result<protocol::ListReply> r = list_(dir, cookie);
+            if (!r.ok()) return r.status();
+            replies.push_back(std::move(r).value());
+          }
+          return replies;
+        },
         [this](std::vector<protocol::Op> ops) -> Result<std::vector<protocol::OpFailure>> {
           ++batches_;
           if (before_apply_) before_apply_();
@@ -102,7 +112,10 @@ class PrunerTest : public ::testing::Test {
   int lists_ = 0;
   int batches_ = 0;
   // The secondary's listing, as the receiver answers it; tests may replace it.
-  SecondaryPruner::ListPage list_ = [this](const Gfid& dir, uint64_t cookie) -> Result<protocol::ListReply> {
+  // Calls of the pruner's ListPages: round trips to the receiver.
+  int list_rounds_ = 0;
+  std::function<Result<protocol::ListReply>(const Gfid&, uint64_t)> list_ =
+      [this](const Gfid& dir, uint64_t cookie) -> Result<protocol::ListReply> {
     ++lists_;
     return applier_.List(protocol::ListRequest{1, dir, cookie});
   };
@@ -180,6 +193,23 @@ TEST_F(PrunerTest, APrimaryThatCannotListIsAskedNameByName) {
   EXPECT_EQ(stats_.primary_lookups, 2u);
   EXPECT_TRUE(OnSecondary(kRoot, "keep"));
   EXPECT_FALSE(OnSecondary(kRoot, "gone"));
+}
+
+// Over a WAN the prune's cost is its round trips: sibling directories have
+// their first pages asked for together, kListsInFlight at a time.
+TEST_F(PrunerTest, SiblingDirectoriesAreListedTogether) {
+  const uint32_t n = SecondaryPruner::kListsInFlight + 4;
+  for (uint32_t i = 0; i < n; ++i) {
+    Make(kRoot, "d" + std::to_string(i), G(200 + i), true, true);
+    Make(G(200 + i), "f", G(300 + i), false, i % 2 == 0);
+  }
+  ASSERT_TRUE(Prune().ok());
+  // The root, then the 20 directories in two groups.
+  EXPECT_EQ(list_rounds_, 3);
+  EXPECT_EQ(stats_.dirs_listed, n + 1);
+  EXPECT_EQ(stats_.unlinked, n / 2);
+  EXPECT_TRUE(OnSecondary(G(200), "f"));
+  EXPECT_FALSE(OnSecondary(G(201), "f"));
 }
 
 TEST_F(PrunerTest, RenamedFileLosesItsOldNameForTheCrawlToRecreate) {
