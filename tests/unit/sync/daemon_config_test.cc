@@ -35,6 +35,7 @@ TEST(SessionConfig, MinimalFileParsesWithDefaults) {
   EXPECT_EQ(c->state, SessionState::kStarted);
   EXPECT_FALSE(c->checkpoint.has_value());
   EXPECT_EQ(c->tunables, SyncTunables{});
+  EXPECT_TRUE(c->tunables.resync_quick_check) << "a resync skips unchanged files unless told not to";
 }
 
 TEST(SessionConfig, TunablesCheckpointAndUnknownKeys) {
@@ -42,6 +43,7 @@ TEST(SessionConfig, TunablesCheckpointAndUnknownKeys) {
                      "  batch_max_ops = 10 \n"
                      "max_inflight_batches=2\n"
                      "batch_fsync=yes\n"
+                     "resync_quick_check=no\n"
                      "checkpoint=1700000000\n"
                      "future_key=whatever\n"
                      "log_level=debug\n"
@@ -51,6 +53,7 @@ TEST(SessionConfig, TunablesCheckpointAndUnknownKeys) {
   EXPECT_EQ(c->tunables.batch_max_ops, 10u);
   EXPECT_EQ(c->tunables.max_inflight_batches, 2u);
   EXPECT_TRUE(c->tunables.batch_fsync);
+  EXPECT_FALSE(c->tunables.resync_quick_check);
   EXPECT_EQ(c->checkpoint.value(), 1700000000);
   EXPECT_EQ(c->tunables.log_level, "debug");
   EXPECT_EQ(c->ssh_port, 2222u);
@@ -73,6 +76,7 @@ TEST(SessionConfig, BadValuesAreErrorsNamingLineKeyAndRange) {
       {"ssh_port=70000", "ssh_port"},
       {"state=running", "expected created, started, paused or stopped"},
       {"batch_fsync=maybe", "expected yes or no"},
+      {"resync_quick_check=sometimes", "expected yes or no"},
       {"checkpoint=yesterday", "unix seconds"},
       {"log_level=loud", "log_level"},
       {"no equals sign", "is not key=value"},
