@@ -12,7 +12,7 @@ PACKAGES=(
   libcmocka-dev googletest libgtest-dev libgmock-dev
   # runtime and integration tests
   glusterfs-server glusterfs-client openssh-server openssh-client attr acl iproute2 util-linux
-  psmisc procps jq python3
+  psmisc procps jq python3 nftables
 )
 
 missing=()

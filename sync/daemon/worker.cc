@@ -1218,6 +1218,9 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
     return Status::Ok();
   };
 
+  // The keepalive's outstanding PING (set when sent, cleared by its PONG).
+  std::optional<Clock::time_point> ping_sent;
+  uint64_t ping_token = 0;
   auto handle = [&](const protocol::Message& msg) -> Status {
     if (auto* ack = std::get_if<protocol::Ack>(&msg)) {
       if (inflight.empty() || inflight.front().batch_id != ack->batch_id) {
@@ -1339,7 +1342,10 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
       for (const QueueItem& m : done.markers) GEOREP_RETURN_IF_ERROR(apply_marker(m));
       return Status::Ok();
     }
-    if (std::get_if<protocol::Pong>(&msg) != nullptr) return Status::Ok();
+    if (const auto* pong = std::get_if<protocol::Pong>(&msg)) {
+      if (pong->token == ping_token) ping_sent.reset();
+      return Status::Ok();
+    }
     if (auto* e = std::get_if<protocol::Error>(&msg)) {
       return Status(Code::kUnavailable, std::string("receiver ended the session (") +
                                             protocol::ErrorCodeName(e->code) + "): " + e->message);
@@ -1348,8 +1354,6 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
   };
 
   auto last_send = Clock::now();
-  std::optional<Clock::time_point> ping_sent;
-  uint64_t ping_token = 0;
   Status result;
   bool graceful = false;
   while (true) {
@@ -1440,12 +1444,18 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
                                               std::to_string(4 * tu.ssh_timeout_s) + " s");
       break;
     }
-    if (inflight.empty() && now - last_send > std::chrono::seconds(tu.keepalive_s)) {
-      if (ping_sent && now - *ping_sent > io_timeout) {
-        result = Status(Code::kUnavailable, "receiver did not answer a keepalive within " +
-                                                std::to_string(tu.ssh_timeout_s) + " s");
-        break;
-      }
+    // A link that went silent (packets dropped, no reset) still takes small
+    // writes into the socket's buffers: only the missing PONG tells. The
+    // PING stays outstanding until its PONG; a new one is not sent meanwhile
+    // (each used to restart the wait, so with keepalive_s below
+    // ssh_timeout_s an idle worker never noticed a dead link).
+    if (ping_sent && now - *ping_sent > io_timeout) {
+      result = Status(Code::kUnavailable, "receiver did not answer a keepalive within " +
+                                              std::to_string(tu.ssh_timeout_s) + " s (link down, or "
+                                              "the secondary host or its sshd hangs)");
+      break;
+    }
+    if (!ping_sent && inflight.empty() && now - last_send > std::chrono::seconds(tu.keepalive_s)) {
       result = send(protocol::Ping{++ping_token}, nullptr);
       if (!result.ok()) break;
       ping_sent = now;

@@ -1,0 +1,85 @@
+#!/bin/bash
+# The link between the sites goes silent: packets are dropped, nobody sends
+# a reset (a WAN link down, a firewall change). georepd must notice within
+# its own timeouts instead of waiting forever, show it in status (Faulty,
+# with the cause), and converge by itself once the link is back. The link
+# is cut twice: while a 64 MiB file streams, and while the session is idle.
+# nftables drops the SSH traffic inside the test's network namespace only.
+set -u
+source "$(dirname "$0")/sync_lib.sh"
+command -v nft >/dev/null || gr_skip "nft (package nftables) is not installed"
+
+sy_setup
+# Short timeouts so that the test takes seconds: ssh_timeout_s bounds a
+# stalled write and a connect, 4 x ssh_timeout_s an unanswered batch, and
+# an idle worker pings every keepalive_s and waits ssh_timeout_s for the
+# answer.
+CONF=(ssh_timeout_s=3 keepalive_s=2)
+sy_write_conf started "${CONF[@]}"
+P=$SY_PM
+SB=$(gr_brick_path 2 s1)
+secondary=$(gr_node_ip 2)
+
+cut_link() {
+  gr_ns nft add table inet georep_partition &&
+    gr_ns nft add chain inet georep_partition out '{ type filter hook output priority 0 ; }' &&
+    gr_ns nft add rule inet georep_partition out ip daddr "$secondary" tcp dport 22 drop &&
+    gr_ns nft add rule inet georep_partition out ip saddr "$secondary" tcp sport 22 drop ||
+    gr_fail "nft could not cut the SSH link"
+}
+restore_link() { gr_ns nft delete table inet georep_partition || gr_fail "nft could not restore the SSH link"; }
+reconnects() { sy_status_field reconnects; }
+
+sy_start_daemon
+GR_WAIT_S=60 gr_wait sy_field_is crawl_status "Journal Crawl" || gr_fail "georepd never reached the journal"
+echo before >"$P/before" || gr_fail "write before"
+sy_verify 60 >/dev/null || gr_fail "did not converge before the cut"
+
+# 1. Cut while data streams.
+sy_write_conf paused "${CONF[@]}"
+GR_WAIT_S=20 gr_wait sy_field_is status Paused || gr_fail "session did not pause"
+dd if=/dev/urandom of="$P/big" bs=1M count=256 status=none || gr_fail "writing big"
+r0=$(reconnects)
+log_lines=$(wc -l <"$SY_LOG")
+sy_write_conf started "${CONF[@]}"
+# 256 MiB take about 0.6 s here: poll tightly, cut at the first bytes.
+size_on_secondary() { stat -c %s "$SB/big" 2>/dev/null || echo 0; }
+for ((i = 0; i < 3000; i++)); do (($(size_on_secondary) > 0)) && break; sleep 0.01; done
+cut_link
+(($(size_on_secondary) > 0 && $(size_on_secondary) < 256 * 1024 * 1024)) ||
+  gr_fail "the cut did not fall inside the transfer ($(size_on_secondary) bytes on the secondary)"
+gr_log "link cut while streaming ($(stat -c %s "$SB/big") bytes of big on the secondary)"
+t_cut=$(date +%s)
+GR_WAIT_S=60 gr_wait sy_field_is status Faulty || gr_fail "a silent link never made the worker Faulty (status $(sy_status_field status))"
+gr_log "noticed after $(($(date +%s) - t_cut)) s: Faulty: $(sy_status_field faulty_cause)"
+(($(reconnects) > r0)) || gr_fail "the worker did not drop the silent connection"
+tail -n +"$((log_lines + 1))" "$SY_LOG" | grep -q "stalled for 3 s\|no acknowledgement for batch" ||
+  gr_fail "georepd's log does not say the stream stalled"
+echo during >"$P/during" || gr_fail "write during the cut"
+restore_link
+t_back=$(date +%s)
+GR_WAIT_S=60 gr_wait sy_field_is status Active || gr_fail "did not recover after the link came back"
+gr_log "Active again $(($(date +%s) - t_back)) s after the link came back"
+sy_verify 60 >/dev/null || { sy_verify 1 | head; gr_fail "did not converge after the streaming cut"; }
+
+# 2. Cut while idle: nothing in flight, only the keepalive can tell.
+GR_WAIT_S=30 gr_wait sy_field_is pending_data 0 || gr_fail "data still pending before the idle cut"
+r0=$(reconnects)
+log_lines=$(wc -l <"$SY_LOG")
+cut_link
+t_cut=$(date +%s)
+GR_WAIT_S=60 gr_wait sy_field_is status Faulty || gr_fail "an idle worker never noticed the silent link"
+gr_log "idle: noticed after $(($(date +%s) - t_cut)) s: Faulty: $(sy_status_field faulty_cause)"
+(($(reconnects) > r0)) || gr_fail "the idle worker did not drop the silent connection"
+tail -n +"$((log_lines + 1))" "$SY_LOG" | grep -q "did not answer a keepalive within 3 s" ||
+  gr_fail "georepd's log does not say the keepalive went unanswered"
+restore_link
+GR_WAIT_S=60 gr_wait sy_field_is status Active || gr_fail "did not recover after the idle cut"
+echo after >"$P/after" || gr_fail "write after"
+sy_verify 60 >/dev/null || { sy_verify 1 | head; gr_fail "did not converge after the idle cut"; }
+# The receivers the dead connections left on the secondary ended: the new
+# connection's receiver stops an older one of the same brick at HELLO.
+one_receiver() { [ "$(sy_receiver_pids | wc -w)" = 1 ]; }
+GR_WAIT_S=30 gr_wait one_receiver || gr_fail "receivers of dead connections still run: $(sy_receiver_pids)"
+sy_stop_daemon TERM
+gr_log "PASS"
