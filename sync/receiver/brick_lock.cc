@@ -168,6 +168,20 @@ Result<BrickLock> BrickLock::Acquire(const std::string& dir, const std::string& 
     if (lock.fd_ < 0) return Status::FromErrno(errno, "open receiver lock " + lock.path_);
     return Status::Ok();
   };
+  // Until the flock is ours, `lock` must not Release on the way out: that
+  // removes the file the holder locked, and the next receiver would lock a
+  // new file of the same name and apply beside a holder that was only slow
+  // or hung. Every failure return below just closes the descriptor.
+  struct CloseUnlessOwned {
+    BrickLock* lock;
+    bool owned = false;
+    ~CloseUnlessOwned() {
+      if (!owned && lock->fd_ >= 0) {
+        close(lock->fd_);
+        lock->fd_ = -1;
+      }
+    }
+  } guard{&lock};
   GEOREP_RETURN_IF_ERROR(open_lock());
 
   using Clock = std::chrono::steady_clock;
@@ -239,6 +253,7 @@ Result<BrickLock> BrickLock::Acquire(const std::string& dir, const std::string& 
   if (signalled != 0) {
     log::Info(kLog, "took over " + description + " from pid " + std::to_string(signalled));
   }
+  guard.owned = true;
   return lock;
 }
 

@@ -81,5 +81,31 @@ sy_verify 60 >/dev/null || { sy_verify 1 | head; gr_fail "did not converge after
 # connection's receiver stops an older one of the same brick at HELLO.
 one_receiver() { [ "$(sy_receiver_pids | wc -w)" = 1 ]; }
 GR_WAIT_S=30 gr_wait one_receiver || gr_fail "receivers of dead connections still run: $(sy_receiver_pids)"
+
+# 3. The link stays up but the receiver hangs (SIGSTOP: a process stuck in
+# the kernel, a secondary under memory pressure): the keepalive notices.
+# The next connections' receivers ask the hung one to stop and wait for
+# its lock; none may apply beside it (one that gave up waiting used to
+# remove the lock file, and the one after it applied at once). Once the
+# hung receiver runs again, it ends and replication goes on.
+hung=$(sy_receiver_pids)
+r0=$(reconnects)
+log_lines=$(wc -l <"$SY_LOG")
+RLOG="$GR_DIR/n2/log/receiver.log"
+rlog_lines=$(wc -l <"$RLOG")
+kill -STOP $hung || gr_fail "SIGSTOP receiver"
+t_cut=$(date +%s)
+GR_WAIT_S=60 gr_wait sy_field_is status Faulty || { kill -CONT $hung; gr_fail "a hung receiver never made the worker Faulty"; }
+gr_log "hung receiver: noticed after $(($(date +%s) - t_cut)) s: Faulty: $(sy_status_field faulty_cause)"
+tail -n +"$((log_lines + 1))" "$SY_LOG" | grep -q "did not answer a keepalive" ||
+  { kill -CONT $hung; gr_fail "georepd's log does not say the keepalive went unanswered"; }
+echo while-hung >"$P/while-hung" || gr_fail "write while hung"
+sleep 5  # more attempts to take the brick over
+started=$(tail -n +"$((rlog_lines + 1))" "$RLOG" | grep -c "session start")
+kill -CONT $hung
+[ "$started" = 0 ] || gr_fail "$started receiver(s) started applying beside the hung one"
+GR_WAIT_S=60 gr_wait sy_field_is status Active || gr_fail "did not recover after the receiver ran again"
+sy_verify 60 >/dev/null || { sy_verify 1 | head; gr_fail "did not converge after the hung receiver"; }
+GR_WAIT_S=30 gr_wait one_receiver || gr_fail "the hung receiver still runs beside the new one: $(sy_receiver_pids)"
 sy_stop_daemon TERM
 gr_log "PASS"

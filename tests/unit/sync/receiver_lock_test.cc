@@ -103,6 +103,34 @@ TEST(BrickLock, OldReceiverThatDoesNotExitMakesTheNewOneRefuseNamingItsPid) {
   EXPECT_LT(waited, std::chrono::seconds(5));
 }
 
+// A receiver that gives up waiting (georepd stopped waiting for its HELLO,
+// or the holder did not exit in time) must leave the holder's lock file
+// alone: removing it let the next receiver lock a new file of the same
+// name and apply beside a receiver that was only hung (SIGSTOP), found by
+// sync_partition.sh.
+TEST(BrickLock, AReceiverThatGivesUpLeavesTheHoldersLockInPlace) {
+  TempDir dir;
+  const std::string file = BrickLockFileName("sv", "s", "b1");
+  pid_t old = ForkHolder(dir.path(), file, /*ignore_term=*/true);
+  ASSERT_GT(old, 0);
+  BrickLockOptions o;
+  o.wait_ms = 100;
+  Result<BrickLock> first = BrickLock::Acquire(dir.path(), file, "b1", o);
+  ASSERT_FALSE(first.ok());
+  int cancel_checks = 0;
+  o.cancelled = [&cancel_checks] { return ++cancel_checks > 1; };
+  Result<BrickLock> cancelled = BrickLock::Acquire(dir.path(), file, "b1", o);
+  ASSERT_FALSE(cancelled.ok());
+  EXPECT_EQ(cancelled.status().code(), Code::kAborted);
+  struct stat st {};
+  EXPECT_EQ(stat((dir.path() + "/" + file).c_str(), &st), 0) << "the holder's lock file was removed";
+  o.cancelled = nullptr;
+  Result<BrickLock> third = BrickLock::Acquire(dir.path(), file, "b1", o);
+  EXPECT_FALSE(third.ok()) << "a third receiver got the lock while the holder still runs";
+  kill(old, SIGKILL);
+  waitpid(old, nullptr, 0);
+}
+
 TEST(BrickLock, LockIsFreeAgainWhenTheHolderDiesWithoutReleasing) {
   TempDir dir;
   const std::string file = BrickLockFileName("sv", "s", "b1");
