@@ -747,8 +747,13 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
     auto m = read_frame(milliseconds(1000ll * cfg.tunables.ssh_timeout_s));
     if (!m.ok()) return m.status();
     if (!m->has_value()) {
+      // Before answering, the receiver mounts the secondary volume and
+      // takes the brick's lock from an older receiver: either can hang.
       return Status(Code::kUnavailable, "georep-receiver on " + t.Peer() + " did not answer HELLO "
-                                        "within " + std::to_string(cfg.tunables.ssh_timeout_s) + " s");
+                                        "within " + std::to_string(cfg.tunables.ssh_timeout_s) +
+                                        " s: it mounts the secondary volume (a brick or glusterd not "
+                                        "answering) and waits for an older receiver of this brick to "
+                                        "stop; its log on the secondary shows how far it got");
     }
     if (auto* e = std::get_if<protocol::Error>(&**m)) {
       Code code = e->code == protocol::ErrorCode::kVolumeMismatch ||

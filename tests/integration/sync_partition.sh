@@ -1,10 +1,12 @@
 #!/bin/bash
-# The link between the sites goes silent: packets are dropped, nobody sends
-# a reset (a WAN link down, a firewall change). georepd must notice within
-# its own timeouts instead of waiting forever, show it in status (Faulty,
-# with the cause), and converge by itself once the link is back. The link
-# is cut twice: while a 64 MiB file streams, and while the session is idle.
-# nftables drops the SSH traffic inside the test's network namespace only.
+# Silent failures: nothing errors, things just stop answering. georepd must
+# notice within its own timeouts instead of waiting forever, show it in
+# status (Faulty, with the cause), and converge by itself once the fault is
+# gone. 1-2: the link between the sites drops every packet, no reset (a WAN
+# link down, a firewall change; nftables inside the test's network
+# namespace), while a 256 MiB file streams and while idle. 3: the receiver
+# hangs (SIGSTOP) with the link up. 4: the secondary's brick hangs while a
+# file streams.
 set -u
 source "$(dirname "$0")/sync_lib.sh"
 command -v nft >/dev/null || gr_skip "nft (package nftables) is not installed"
@@ -107,5 +109,26 @@ kill -CONT $hung
 GR_WAIT_S=60 gr_wait sy_field_is status Active || gr_fail "did not recover after the receiver ran again"
 sy_verify 60 >/dev/null || { sy_verify 1 | head; gr_fail "did not converge after the hung receiver"; }
 GR_WAIT_S=30 gr_wait one_receiver || gr_fail "the hung receiver still runs beside the new one: $(sy_receiver_pids)"
+
+# 4. The secondary's brick hangs (SIGSTOP of its glusterfsd) while data
+# streams: the receiver's writes block, acknowledgements stop, georepd
+# must say so and converge once the brick runs again.
+sbrick=$(gr_brick_pid "$(gr_node_ip 2):$SB" sv)
+[ -n "$sbrick" ] || gr_fail "no pid for the secondary brick"
+sy_write_conf paused "${CONF[@]}"
+GR_WAIT_S=20 gr_wait sy_field_is status Paused || gr_fail "session did not pause"
+dd if=/dev/urandom of="$P/big2" bs=1M count=64 status=none || gr_fail "writing big2"
+log_lines=$(wc -l <"$SY_LOG")
+kill -STOP "$sbrick" || gr_fail "SIGSTOP secondary brick"
+sy_write_conf started "${CONF[@]}"
+t_cut=$(date +%s)
+GR_WAIT_S=90 gr_wait sy_field_is status Faulty || { kill -CONT "$sbrick"; gr_fail "a hung secondary brick never made the worker Faulty"; }
+gr_log "hung secondary brick: noticed after $(($(date +%s) - t_cut)) s: Faulty: $(sy_status_field faulty_cause)"
+kill -CONT "$sbrick"
+t_back=$(date +%s)
+GR_WAIT_S=120 gr_wait sy_field_is status Active || gr_fail "did not recover after the secondary brick ran again"
+gr_log "Active again $(($(date +%s) - t_back)) s after the brick ran again"
+sy_verify 60 >/dev/null || { sy_verify 1 | head; gr_fail "did not converge after the hung secondary brick"; }
+GR_WAIT_S=60 gr_wait one_receiver || gr_fail "receivers left after the hung brick: $(sy_receiver_pids)"
 sy_stop_daemon TERM
 gr_log "PASS"
