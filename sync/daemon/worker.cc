@@ -21,6 +21,7 @@
 #include "sync/daemon/crawler.h"
 #include "sync/daemon/pruner.h"
 #include "sync/daemon/secondary_files.h"
+#include "sync/daemon/stall_watch.h"
 #include "sync/daemon/fs_util.h"
 #include "sync/daemon/gfapi_source.h"
 #include "sync/daemon/item_queue.h"
@@ -357,9 +358,32 @@ BrickStatus BrickWorker::Snapshot() {
   return s;
 }
 
+void BrickWorker::ShowStalledCall() {
+  std::optional<WatchedSource::Call> call;
+  {
+    std::lock_guard<std::mutex> lock(watch_mu_);
+    if (watch_ != nullptr) call = watch_->Oldest();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  const uint32_t limit_s = cfg_.tunables.ssh_timeout_s;
+  const bool stalled = call && Clock::now() - call->since > std::chrono::seconds(limit_s);
+  if (stalled && stalled_note_.empty()) {
+    stalled_note_ = "a call to the primary volume has not returned for more than " + std::to_string(limit_s) +
+                    " s (" + call->what + "): a primary brick, or the network to it, does not answer; "
+                    "replication goes on when it does";
+    log::Warning("worker", brick_id_ + ": " + stalled_note_);
+    status_.last_failure = stalled_note_;
+  } else if (!stalled && !stalled_note_.empty()) {
+    log::Info("worker", brick_id_ + ": the primary volume answers again");
+    if (status_.last_failure == stalled_note_) status_.last_failure.clear();
+    stalled_note_.clear();
+  }
+}
+
 void BrickWorker::StatusLoop() {
   for (;;) {
     bool stopping = status_stop_.load();
+    ShowStalledCall();
     BrickStatus s = Snapshot();
     // No session.conf: `georep delete` is removing the session (and with it
     // status/); a write now would race with that removal or leave a file
@@ -653,7 +677,21 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
   // The primary volume, by GFID.
   Result<GfapiVolume*> vol = PrimaryVolume(cfg);
   if (!vol.ok()) return vol.status();
-  GfapiSource source(*vol);
+  GfapiSource gfapi_source(*vol);
+  // Every read of the primary goes through the watch: a call that does not
+  // return is shown in status (stall_watch.h, ShowStalledCall).
+  WatchedSource source(&gfapi_source);
+  {
+    std::lock_guard<std::mutex> lock(watch_mu_);
+    watch_ = &source;
+  }
+  struct Unwatch {
+    BrickWorker* w;
+    ~Unwatch() {
+      std::lock_guard<std::mutex> lock(w->watch_mu_);
+      w->watch_ = nullptr;
+    }
+  } unwatch{this};
 
   // The secondary.
   SshOptions so;
@@ -1113,7 +1151,11 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
   auto flush_sync_mark = [&] {
     if (mark_pending_ns <= mark_written_ns || Clock::now() < next_mark_write) return;
     next_mark_write = Clock::now() + kSyncMarkInterval;
-    Status st = (*vol)->SetRootXattr(mark_key, FormatSyncMark(mark_pending_ns));
+    Status st;
+    {
+      WatchedSource::Scope call(&source, "setxattr of the sync mark on the volume root");
+      st = (*vol)->SetRootXattr(mark_key, FormatSyncMark(mark_pending_ns));
+    }
     if (st.ok()) {
       mark_written_ns = mark_pending_ns;
       mark_warned = false;

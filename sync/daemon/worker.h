@@ -44,6 +44,7 @@
 #include "common/status.h"
 #include "sync/daemon/gfapi_source.h"
 #include "sync/daemon/session_config.h"
+#include "sync/daemon/stall_watch.h"
 #include "sync/daemon/status_file.h"
 #include "sync/daemon/volume_info.h"
 
@@ -107,6 +108,10 @@ class BrickWorker {
   void WaitForChange(std::chrono::milliseconds max, uint64_t generation, uint64_t config_seq);
   uint64_t Generation();
   void MarkDirty();
+  // Shows in status a call to the primary volume that has not returned for
+  // ssh_timeout_s, and clears that note once it has (stall_watch.h). Run
+  // by the status thread, which never blocks on gfapi itself.
+  void ShowStalledCall();
 
   WorkerIdentity id_;
   std::string brick_id_;
@@ -122,6 +127,11 @@ class BrickWorker {
   uint64_t config_seq_ = 0;  // bumped by every UpdateConfig that changes cfg_ (wakes waits)
   bool dirty_ = false;       // status must be written now
   BrickStatus status_;       // guarded by mu_
+  std::string stalled_note_;  // guarded by mu_: the last_failure ShowStalledCall set
+
+  // The running connection's watched primary source, for ShowStalledCall.
+  std::mutex watch_mu_;
+  const WatchedSource* watch_ = nullptr;  // guarded by watch_mu_
 
   std::atomic<bool> stop_{false};
   std::atomic<bool> status_stop_{false};  // set once the control loop has ended

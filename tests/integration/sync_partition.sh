@@ -6,7 +6,9 @@
 # link down, a firewall change; nftables inside the test's network
 # namespace), while a 256 MiB file streams and while idle. 3: the receiver
 # hangs (SIGSTOP) with the link up. 4: the secondary's brick hangs while a
-# file streams.
+# file streams. 5: the primary's brick hangs while georepd reads a file
+# from it: gfapi gives no error for a long time, the worker is Active and
+# nothing moves; status must say what it waits for.
 set -u
 source "$(dirname "$0")/sync_lib.sh"
 command -v nft >/dev/null || gr_skip "nft (package nftables) is not installed"
@@ -130,5 +132,21 @@ GR_WAIT_S=120 gr_wait sy_field_is status Active || gr_fail "did not recover afte
 gr_log "Active again $(($(date +%s) - t_back)) s after the brick ran again"
 sy_verify 60 >/dev/null || { sy_verify 1 | head; gr_fail "did not converge after the hung secondary brick"; }
 GR_WAIT_S=60 gr_wait one_receiver || gr_fail "receivers left after the hung brick: $(sy_receiver_pids)"
+
+# 5. The primary's brick hangs while georepd is about to read a file.
+pbrick=$(gr_brick_pid "$(gr_node_ip 1):$(gr_brick_path 1 p1)" pv)
+[ -n "$pbrick" ] || gr_fail "no pid for the primary brick"
+sy_write_conf paused "${CONF[@]}"
+GR_WAIT_S=20 gr_wait sy_field_is status Paused || gr_fail "session did not pause"
+dd if=/dev/urandom of="$P/big3" bs=1M count=16 status=none || gr_fail "writing big3"
+kill -STOP "$pbrick" || gr_fail "SIGSTOP primary brick"
+sy_write_conf started "${CONF[@]}"
+waits_for_primary() { sy_status_field last_failure | grep -q "a call to the primary volume has not returned"; }
+GR_WAIT_S=30 gr_wait waits_for_primary || { kill -CONT "$pbrick"; gr_fail "status does not say the primary does not answer: '$(sy_status_field last_failure)'"; }
+gr_log "hung primary brick: $(sy_status_field status): $(sy_status_field last_failure)"
+kill -CONT "$pbrick"
+answers() { ! waits_for_primary; }
+GR_WAIT_S=60 gr_wait answers || gr_fail "the note stayed after the primary brick ran again"
+sy_verify 60 >/dev/null || { sy_verify 1 | head; gr_fail "did not converge after the hung primary brick"; }
 sy_stop_daemon TERM
 gr_log "PASS"
