@@ -32,14 +32,20 @@ std::string Where(const Gfid& dir, const std::string& name) {
 
 }  // namespace
 
-Result<std::vector<protocol::ListEntry>> SecondaryPruner::ListAll(const Gfid& dir) {
-  Result<std::vector<protocol::ListReply>> first = list_({{dir, 0}});
-  if (!first.ok()) return first.status();
-  if (first->size() != 1) {
+Result<protocol::ListReply> SecondaryPruner::ListOnePage(const Gfid& dir, uint64_t cookie) {
+  Result<std::vector<protocol::ListReply>> pages = list_({{dir, cookie}});
+  if (!pages.ok()) return pages.status();
+  if (pages->size() != 1) {
     return Status(Code::kAborted, "listing of directory " + GfidToString(dir) + ": " +
-                                      std::to_string(first->size()) + " replies to one request");
+                                      std::to_string(pages->size()) + " replies to one request");
   }
-  return ListRest(dir, std::move(first->front()));
+  return std::move(pages->front());
+}
+
+Result<std::vector<protocol::ListEntry>> SecondaryPruner::ListAll(const Gfid& dir) {
+  Result<protocol::ListReply> first = ListOnePage(dir, 0);
+  if (!first.ok()) return first.status();
+  return ListRest(dir, std::move(first).value());
 }
 
 Result<std::vector<protocol::ListEntry>> SecondaryPruner::ListRest(const Gfid& dir, protocol::ListReply page) {
@@ -62,13 +68,9 @@ Result<std::vector<protocol::ListEntry>> SecondaryPruner::ListRest(const Gfid& d
                                         " pages");
     }
     cookie = page.next_cookie;
-    Result<std::vector<protocol::ListReply>> next = list_({{dir, cookie}});
+    Result<protocol::ListReply> next = ListOnePage(dir, cookie);
     if (!next.ok()) return next.status();
-    if (next->size() != 1) {
-      return Status(Code::kAborted, "listing of directory " + GfidToString(dir) + ": " +
-                                        std::to_string(next->size()) + " replies to one request");
-    }
-    page = std::move(next->front());
+    page = std::move(next).value();
   }
 }
 

@@ -102,6 +102,8 @@ class SecondaryPruner {
   void set_kept_file(KeptFile f) { kept_file_ = std::move(f); }
 
  private:
+  // One page of a secondary directory, alone in its request.
+  Result<protocol::ListReply> ListOnePage(const protocol::Gfid& dir, uint64_t cookie);
   // Every entry of a secondary directory (all pages); ENOENT as kNotFound.
   Result<std::vector<protocol::ListEntry>> ListAll(const protocol::Gfid& dir);
   // The same, given the directory's first page (already asked for).

@@ -815,11 +815,11 @@ Status BrickWorker::RunConnection(const SessionConfig& cfg, uint64_t generation)
   SetState("Active");
 
   // ---- Resync, first step: remove what the primary no longer has ----------------------
-  // Before anything else uses the connection, one request at a time
-  // (pruner.h): the crawl that follows re-creates renamed objects under
-  // their new names only once their old names are gone. The listing also
-  // tells which of this brick's files the secondary already has as they
-  // are (secondary_files.h): the crawl sends only their attributes.
+  // Before anything else uses the connection (pruner.h): the crawl that
+  // follows re-creates renamed objects under their new names only once
+  // their old names are gone. The listing also tells which of this brick's
+  // files the secondary already has as they are (secondary_files.h): the
+  // crawl sends only their attributes.
   std::optional<SecondaryFiles> secondary_files;
   if (need_crawl && wstate.resync) {
     const milliseconds io_timeout(1000ll * cfg.tunables.ssh_timeout_s);
