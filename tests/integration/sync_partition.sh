@@ -33,6 +33,23 @@ cut_link() {
 }
 restore_link() { gr_ns nft delete table inet georep_partition || gr_fail "nft could not restore the SSH link"; }
 reconnects() { sy_status_field reconnects; }
+# write_while_paused NAME MIB: a file written on the primary while the
+# session is paused, so that it streams at the next start.
+write_while_paused() {
+  sy_write_conf paused "${CONF[@]}"
+  GR_WAIT_S=20 gr_wait sy_field_is status Paused || gr_fail "session did not pause"
+  dd if=/dev/urandom of="$P/$1" bs=1M count="$2" status=none || gr_fail "writing $1"
+}
+# mark_log, then logged_since PATTERN: georepd logged PATTERN since the mark.
+mark_log() { LOG_MARK=$(wc -l <"$SY_LOG"); }
+logged_since() { tail -n +"$((LOG_MARK + 1))" "$SY_LOG" | grep -q "$1"; }
+# freeze PID (SIGSTOP) and thaw: a test that fails in between must not leave
+# a stopped process behind (teardown's SIGTERM would wait on it), so the
+# EXIT trap thaws it first.
+FROZEN=""
+freeze() { kill -STOP "$1" || gr_fail "SIGSTOP $1"; FROZEN=$1; }
+thaw() { [ -z "$FROZEN" ] || kill -CONT "$FROZEN"; FROZEN=""; }
+trap 'rc=$?; thaw; (exit $rc); sy_cleanup' EXIT
 
 sy_start_daemon
 GR_WAIT_S=60 gr_wait sy_field_is crawl_status "Journal Crawl" || gr_fail "georepd never reached the journal"
@@ -40,11 +57,9 @@ echo before >"$P/before" || gr_fail "write before"
 sy_verify 60 >/dev/null || gr_fail "did not converge before the cut"
 
 # 1. Cut while data streams.
-sy_write_conf paused "${CONF[@]}"
-GR_WAIT_S=20 gr_wait sy_field_is status Paused || gr_fail "session did not pause"
-dd if=/dev/urandom of="$P/big" bs=1M count=256 status=none || gr_fail "writing big"
+write_while_paused big 256
 r0=$(reconnects)
-log_lines=$(wc -l <"$SY_LOG")
+mark_log
 sy_write_conf started "${CONF[@]}"
 # 256 MiB take about 0.6 s here: poll tightly, cut at the first bytes.
 size_on_secondary() { stat -c %s "$SB/big" 2>/dev/null || echo 0; }
@@ -57,7 +72,7 @@ t_cut=$(date +%s)
 GR_WAIT_S=60 gr_wait sy_field_is status Faulty || gr_fail "a silent link never made the worker Faulty (status $(sy_status_field status))"
 gr_log "noticed after $(($(date +%s) - t_cut)) s: Faulty: $(sy_status_field faulty_cause)"
 (($(reconnects) > r0)) || gr_fail "the worker did not drop the silent connection"
-tail -n +"$((log_lines + 1))" "$SY_LOG" | grep -q "stalled for 3 s\|no acknowledgement for batch" ||
+logged_since "stalled for 3 s\|no acknowledgement for batch" ||
   gr_fail "georepd's log does not say the stream stalled"
 echo during >"$P/during" || gr_fail "write during the cut"
 restore_link
@@ -69,13 +84,13 @@ sy_verify 60 >/dev/null || { sy_verify 1 | head; gr_fail "did not converge after
 # 2. Cut while idle: nothing in flight, only the keepalive can tell.
 GR_WAIT_S=30 gr_wait sy_field_is pending_data 0 || gr_fail "data still pending before the idle cut"
 r0=$(reconnects)
-log_lines=$(wc -l <"$SY_LOG")
+mark_log
 cut_link
 t_cut=$(date +%s)
 GR_WAIT_S=60 gr_wait sy_field_is status Faulty || gr_fail "an idle worker never noticed the silent link"
 gr_log "idle: noticed after $(($(date +%s) - t_cut)) s: Faulty: $(sy_status_field faulty_cause)"
 (($(reconnects) > r0)) || gr_fail "the idle worker did not drop the silent connection"
-tail -n +"$((log_lines + 1))" "$SY_LOG" | grep -q "did not answer a keepalive within 3 s" ||
+logged_since "did not answer a keepalive within 3 s" ||
   gr_fail "georepd's log does not say the keepalive went unanswered"
 restore_link
 GR_WAIT_S=60 gr_wait sy_field_is status Active || gr_fail "did not recover after the idle cut"
@@ -94,19 +109,18 @@ GR_WAIT_S=30 gr_wait one_receiver || gr_fail "receivers of dead connections stil
 # hung receiver runs again, it ends and replication goes on.
 hung=$(sy_receiver_pids)
 r0=$(reconnects)
-log_lines=$(wc -l <"$SY_LOG")
+mark_log
 RLOG="$GR_DIR/n2/log/receiver.log"
 rlog_lines=$(wc -l <"$RLOG")
-kill -STOP $hung || gr_fail "SIGSTOP receiver"
+freeze "$hung"
 t_cut=$(date +%s)
-GR_WAIT_S=60 gr_wait sy_field_is status Faulty || { kill -CONT $hung; gr_fail "a hung receiver never made the worker Faulty"; }
+GR_WAIT_S=60 gr_wait sy_field_is status Faulty || gr_fail "a hung receiver never made the worker Faulty"
 gr_log "hung receiver: noticed after $(($(date +%s) - t_cut)) s: Faulty: $(sy_status_field faulty_cause)"
-tail -n +"$((log_lines + 1))" "$SY_LOG" | grep -q "did not answer a keepalive" ||
-  { kill -CONT $hung; gr_fail "georepd's log does not say the keepalive went unanswered"; }
+logged_since "did not answer a keepalive" || gr_fail "georepd's log does not say the keepalive went unanswered"
 echo while-hung >"$P/while-hung" || gr_fail "write while hung"
 sleep 5  # more attempts to take the brick over
 started=$(tail -n +"$((rlog_lines + 1))" "$RLOG" | grep -c "session start")
-kill -CONT $hung
+thaw
 [ "$started" = 0 ] || gr_fail "$started receiver(s) started applying beside the hung one"
 GR_WAIT_S=60 gr_wait sy_field_is status Active || gr_fail "did not recover after the receiver ran again"
 sy_verify 60 >/dev/null || { sy_verify 1 | head; gr_fail "did not converge after the hung receiver"; }
@@ -117,16 +131,13 @@ GR_WAIT_S=30 gr_wait one_receiver || gr_fail "the hung receiver still runs besid
 # must say so and converge once the brick runs again.
 sbrick=$(gr_brick_pid "$(gr_node_ip 2):$SB" sv)
 [ -n "$sbrick" ] || gr_fail "no pid for the secondary brick"
-sy_write_conf paused "${CONF[@]}"
-GR_WAIT_S=20 gr_wait sy_field_is status Paused || gr_fail "session did not pause"
-dd if=/dev/urandom of="$P/big2" bs=1M count=64 status=none || gr_fail "writing big2"
-log_lines=$(wc -l <"$SY_LOG")
-kill -STOP "$sbrick" || gr_fail "SIGSTOP secondary brick"
+write_while_paused big2 64
+freeze "$sbrick"
 sy_write_conf started "${CONF[@]}"
 t_cut=$(date +%s)
-GR_WAIT_S=90 gr_wait sy_field_is status Faulty || { kill -CONT "$sbrick"; gr_fail "a hung secondary brick never made the worker Faulty"; }
+GR_WAIT_S=90 gr_wait sy_field_is status Faulty || gr_fail "a hung secondary brick never made the worker Faulty"
 gr_log "hung secondary brick: noticed after $(($(date +%s) - t_cut)) s: Faulty: $(sy_status_field faulty_cause)"
-kill -CONT "$sbrick"
+thaw
 t_back=$(date +%s)
 GR_WAIT_S=120 gr_wait sy_field_is status Active || gr_fail "did not recover after the secondary brick ran again"
 gr_log "Active again $(($(date +%s) - t_back)) s after the brick ran again"
@@ -136,15 +147,13 @@ GR_WAIT_S=60 gr_wait one_receiver || gr_fail "receivers left after the hung bric
 # 5. The primary's brick hangs while georepd is about to read a file.
 pbrick=$(gr_brick_pid "$(gr_node_ip 1):$(gr_brick_path 1 p1)" pv)
 [ -n "$pbrick" ] || gr_fail "no pid for the primary brick"
-sy_write_conf paused "${CONF[@]}"
-GR_WAIT_S=20 gr_wait sy_field_is status Paused || gr_fail "session did not pause"
-dd if=/dev/urandom of="$P/big3" bs=1M count=16 status=none || gr_fail "writing big3"
-kill -STOP "$pbrick" || gr_fail "SIGSTOP primary brick"
+write_while_paused big3 16
+freeze "$pbrick"
 sy_write_conf started "${CONF[@]}"
 waits_for_primary() { sy_status_field last_failure | grep -q "a call to the primary volume has not returned"; }
-GR_WAIT_S=30 gr_wait waits_for_primary || { kill -CONT "$pbrick"; gr_fail "status does not say the primary does not answer: '$(sy_status_field last_failure)'"; }
+GR_WAIT_S=30 gr_wait waits_for_primary || gr_fail "status does not say the primary does not answer: '$(sy_status_field last_failure)'"
 gr_log "hung primary brick: $(sy_status_field status): $(sy_status_field last_failure)"
-kill -CONT "$pbrick"
+thaw
 answers() { ! waits_for_primary; }
 GR_WAIT_S=60 gr_wait answers || gr_fail "the note stayed after the primary brick ran again"
 sy_verify 60 >/dev/null || { sy_verify 1 | head; gr_fail "did not converge after the hung primary brick"; }
